@@ -93,9 +93,10 @@ RopeScaling parse_rope(const json& r, const std::string& source, const std::stri
   s.beta_fast = rd.number("beta_fast", 32.0);
   s.beta_slow = rd.number("beta_slow", 1.0);
   s.mscale = rd.number("mscale", 1.0);
+  s.mscale_set = r.contains("mscale") && !r["mscale"].is_null() && s.mscale != 0.0;
   s.mscale_all_dim = rd.number("mscale_all_dim", 0.0);
-  rd.number("attention_factor", 0.0);  // HF 5 may write it; DeepSeek's factor is derived from mscale
-  rd.boolean("truncate", true);
+  s.attention_factor = rd.number("attention_factor", 0.0);  // HF 5 may write it; else derived from mscale
+  s.truncate = rd.boolean("truncate", true);
   for (auto it = r.begin(); it != r.end(); ++it)
     if (!rd.seen.count(it.key())) fail(source, field + "." + it.key(), "unknown key");
   if (s.is_yarn()) {

@@ -16,6 +16,9 @@ struct RopeScaling {
   double beta_slow = 1.0;
   double mscale = 1.0;
   double mscale_all_dim = 0.0;
+  bool mscale_set = false;        // "mscale" present and non-zero (HF: ratio form of attention_factor)
+  double attention_factor = 0.0;  // explicit cos/sin factor (HF 5 key); 0: derived
+  bool truncate = true;           // floor/ceil of the YaRN correction range
   bool is_yarn() const { return type == "yarn"; }
 };
 
