@@ -1,0 +1,120 @@
+#include "reports/report_inputs.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "model/errors.hpp"
+#include "reports/h5_file.hpp"
+#include "reports/score_table.hpp"
+
+namespace dsv3::reports {
+
+std::string file_schema(const std::filesystem::path& file) {
+  auto f = h5::open_file(file, false);
+  if (!h5::has_attr(f.id(), "schema"))
+    throw InputError(fmt::format("{}: no root attribute 'schema' (not a dsv3 report file)", file.string()));
+  return h5::attr_str(f.id(), "schema");
+}
+
+ReportInputs load_report_inputs(const std::vector<std::filesystem::path>& files) {
+  ReportInputs in;
+  for (auto& f : files) {
+    auto schema = file_schema(f);
+    if (schema == kEvalRunSchema) in.runs.push_back(read_run(f));
+    else
+      throw InputError(fmt::format("{}: schema '{}' is not one `dsv3 report` reads (dsv3.eval_run)", f.string(), schema));
+  }
+  return in;
+}
+
+BarChart benchmark_plot(const ReportInputs& in) {
+  auto st = build_score_table(in.runs, in.refs);
+  BarChart c;
+  c.title = "Benchmark scores";
+  c.y_label = "score (%)";
+  c.y_max = 100;
+  for (auto& k : st.columns) c.categories.push_back(benchmark_display_name(k));
+  for (auto& row : st.rows) {
+    BarSeries s;
+    s.name = row.label;
+    for (auto& cell : row.cells) {
+      s.values.push_back(cell ? std::optional<double>(cell->value) : std::nullopt);
+      s.ci_low.push_back(cell && cell->has_ci ? std::optional<double>(cell->ci_low) : std::nullopt);
+      s.ci_high.push_back(cell && cell->has_ci ? std::optional<double>(cell->ci_high) : std::nullopt);
+    }
+    c.series.push_back(s);
+  }
+  std::vector<std::string> src;
+  for (auto& r : in.runs) src.push_back(r.file.filename().string());
+  if (!in.refs.empty()) src.push_back("published scores (reports/published)");
+  c.caption = fmt::format("Source: {}. Whiskers: 95% CI (runs only). Metric and shots per cell: see the table.",
+                          fmt::join(src, ", "));
+  return c;
+}
+
+std::vector<Figure> report_figures(const ReportInputs& in) {
+  std::vector<Figure> out;
+  if (!in.runs.empty() || !in.refs.empty()) out.push_back({"benchmarks", svg_bar_chart(benchmark_plot(in))});
+  if (!in.sims.empty()) {
+    std::vector<std::string> files;
+    for (auto& s : in.sims)
+      if (std::find(files.begin(), files.end(), s.file) == files.end()) files.push_back(s.file);
+    std::string src = fmt::format("Source: dsv3 simulate ({})", fmt::join(files, ", "));
+    out.push_back({"step_breakdown", svg_stacked_bars(step_breakdown_plot(in.sims, src))});
+    auto axes = sweep_axes(in.sims);
+    if (!axes.empty())
+      out.push_back({"sweep", svg_line_chart(sweep_plot(in.sims, axes[0], axes.size() > 1 ? axes[1] : "", "gpu_hours", src))});
+  }
+  return out;
+}
+
+std::vector<Table> report_tables(const ReportInputs& in) {
+  std::vector<Table> out;
+  if (!in.runs.empty() || !in.refs.empty()) out.push_back(score_table_wide(build_score_table(in.runs, in.refs)));
+  for (size_t i = 1; i < in.runs.size(); ++i) out.push_back(paired_comparison(in.runs[0], in.runs[i]));
+  if (!in.sims.empty()) {
+    std::vector<std::string> files;
+    for (auto& s : in.sims)
+      if (std::find(files.begin(), files.end(), s.file) == files.end()) files.push_back(s.file);
+    std::string src = fmt::format("dsv3 simulate ({})", fmt::join(files, ", "));
+    out.push_back(sim_table(in.sims, src));
+    auto axes = sweep_axes(in.sims);
+    if (axes.size() >= 2) out.push_back(sim_pivot(in.sims, axes[0], axes[1], "gpu_hours", src));
+  }
+  return out;
+}
+
+std::string html_page(const std::string& title, const std::vector<Table>& tables, const std::vector<Figure>& figures,
+                      const std::string& footer) {
+  std::string o = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  o += fmt::format("<title>{}</title>\n", html_escape(title));
+  o += R"(<style>
+body { font-family: "DejaVu Sans", Arial, Helvetica, sans-serif; margin: 2em auto; max-width: 1200px; color: #111; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; }
+table.dsv3 { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+table.dsv3 caption { text-align: left; font-weight: bold; padding-bottom: 0.4em; }
+table.dsv3 th, table.dsv3 td { border: 1px solid #bbb; padding: 4px 8px; vertical-align: top; }
+table.dsv3 th { background: #eef2f7; }
+table.dsv3 td.num { text-align: right; white-space: nowrap; }
+div.notes p { font-size: 0.8em; color: #444; margin: 0.2em 0; }
+figure { margin: 1.5em 0; } figcaption { font-size: 0.8em; color: #444; }
+footer { margin-top: 3em; font-size: 0.8em; color: #666; }
+</style>
+</head>
+<body>
+)";
+  o += fmt::format("<h1>{}</h1>\n", html_escape(title));
+  if (!tables.empty()) o += "<h2>Tables</h2>\n";
+  for (auto& t : tables) o += render(t, Format::html);
+  if (!figures.empty()) o += "<h2>Figures</h2>\n";
+  for (auto& f : figures) {
+    // Drop the XML prolog-free SVG in as is: it is standalone markup.
+    o += fmt::format("<figure id=\"fig-{}\">\n{}<figcaption>Figure: {}</figcaption>\n</figure>\n", html_escape(f.name),
+                     f.svg, html_escape(f.name));
+  }
+  o += fmt::format("<footer>{}</footer>\n</body>\n</html>\n", html_escape(footer));
+  return o;
+}
+
+}  // namespace dsv3::reports
