@@ -96,7 +96,7 @@ table.dsv3 { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
 table.dsv3 caption { text-align: left; font-weight: bold; padding-bottom: 0.4em; }
 table.dsv3 th, table.dsv3 td { border: 1px solid #bbb; padding: 4px 8px; vertical-align: top; }
 table.dsv3 th { background: #eef2f7; }
-table.dsv3 td.num { text-align: right; white-space: nowrap; }
+table.dsv3 td.num { text-align: right; }
 div.notes p { font-size: 0.8em; color: #444; margin: 0.2em 0; }
 figure { margin: 1.5em 0; } figcaption { font-size: 0.8em; color: #444; }
 footer { margin-top: 3em; font-size: 0.8em; color: #666; }

@@ -237,7 +237,7 @@ Table paired_comparison(const RunData& a, const RunData& b) {
 std::vector<Table> run_summary(const RunData& r) {
   std::vector<Table> out;
   Table p;
-  p.title = "Run: " + r.file.string();
+  p.title = "Run: " + r.file.filename().string();
   p.header = {"field", "value"};
   auto& v = r.provenance;
   p.rows = {{"status", r.status},

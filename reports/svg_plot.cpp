@@ -8,6 +8,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include <unistd.h>
+
 #include "reports/table.hpp"
 
 namespace dsv3::reports {
@@ -21,7 +23,9 @@ const char* colour(size_t i) { return kColours[i % (sizeof kColours / sizeof *kC
 std::string num(double v) {
   if (v == 0) return "0";
   double a = std::fabs(v);
-  if (a >= 1e6 || a < 1e-3) return fmt::format("{:.3g}", v);
+  if (a >= 1e9) return fmt::format("{:g}B", std::round(v / 1e6) / 1e3);
+  if (a >= 1e6) return fmt::format("{:g}M", std::round(v / 1e3) / 1e3);
+  if (a < 1e-3) return fmt::format("{:.3g}", v);
   if (std::fabs(v - std::round(v)) < 1e-9) return fmt::format("{:.0f}", v);
   return fmt::format("{:.3g}", v);
 }
@@ -70,12 +74,34 @@ std::string y_axis(const Frame& f, const std::vector<double>& ticks, double lo, 
   return o;
 }
 
+double legend_width(const std::string& name) { return 7.0 * static_cast<double>(name.size()) + 30; }
+
+// Rows the legend needs; the frame grows by 16 px per row beyond the first.
+int legend_rows(const Frame& f, const std::vector<std::string>& names) {
+  int rows = 1;
+  double x = f.left;
+  for (auto& n : names) {
+    if (x + legend_width(n) > f.w - 10 && x > f.left) {
+      x = f.left;
+      ++rows;
+    }
+    x += legend_width(n);
+  }
+  return rows;
+}
+
+void fit_legend(Frame& f, const std::vector<std::string>& names) {
+  double extra = 16.0 * (legend_rows(f, names) - 1);
+  f.h += extra;
+  f.bottom += extra;
+}
+
 // Legend in rows under the x labels.
 std::string legend(const Frame& f, const std::vector<std::string>& names, bool lines) {
   std::string o;
-  double x = f.left, y = f.h - 44;
+  double x = f.left, y = f.top + f.plot_h() + 66;
   for (size_t i = 0; i < names.size(); ++i) {
-    double wtext = 7.0 * static_cast<double>(names[i].size()) + 30;
+    double wtext = legend_width(names[i]);
     if (x + wtext > f.w - 10 && x > f.left) {
       x = f.left;
       y += 16;
@@ -105,12 +131,21 @@ std::vector<double> nice_ticks(double lo, double hi, int max_ticks) {
       break;
     }
   std::vector<double> t;
-  for (double v = std::ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) t.push_back(std::fabs(v) < step * 1e-9 ? 0 : v);
+  double first = std::floor(lo / step + 1e-9) * step, last = std::ceil(hi / step - 1e-9) * step;
+  for (int i = 0; first + i * step <= last + step * 1e-9; ++i) {
+    double v = first + i * step;
+    t.push_back(std::fabs(v) < step * 1e-9 ? 0 : v);
+  }
   return t;
 }
 
 std::string svg_bar_chart(const BarChart& c) {
   Frame f;
+  {
+    std::vector<std::string> names;
+    for (auto& s : c.series) names.push_back(s.name);
+    fit_legend(f, names);
+  }
   double vmax = 0;
   for (auto& s : c.series) {
     for (auto& v : s.values) if (v) vmax = std::max(vmax, *v);
@@ -156,6 +191,7 @@ std::string svg_bar_chart(const BarChart& c) {
 
 std::string svg_stacked_bars(const StackedBars& c) {
   Frame f;
+  fit_legend(f, c.parts);
   double vmax = 0;
   for (auto& b : c.values) {
     double s = 0;
@@ -194,6 +230,11 @@ std::string svg_stacked_bars(const StackedBars& c) {
 
 std::string svg_line_chart(const LineChart& c) {
   Frame f;
+  {
+    std::vector<std::string> names;
+    for (auto& s : c.series) names.push_back(s.name);
+    fit_legend(f, names);
+  }
   double xmin = 1e300, xmax = -1e300, ymax = 0, ymin = 0;
   auto tx = [&](double x) { return c.x_log2 ? std::log2(x) : x; };
   for (auto& s : c.series)
@@ -244,6 +285,15 @@ std::string svg_line_chart(const LineChart& c) {
   return o + "</svg>\n";
 }
 
+namespace {
+// The root element's width or height attribute (pixels).
+int svg_dim(const std::string& svg, const std::string& attr) {
+  auto p = svg.find(" " + attr + "=\"");
+  if (p == std::string::npos) return 800;
+  return std::atoi(svg.c_str() + p + attr.size() + 3);
+}
+}  // namespace
+
 std::optional<std::filesystem::path> write_svg(const std::filesystem::path& path, const std::string& svg, bool png) {
   {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -258,12 +308,20 @@ std::optional<std::filesystem::path> write_svg(const std::filesystem::path& path
     return o + "'";
   };
   std::string cmd;
-  if (std::system("command -v rsvg-convert >/dev/null 2>&1") == 0)
+  if (std::system("command -v rsvg-convert >/dev/null 2>&1") == 0) {
     cmd = fmt::format("rsvg-convert -b white -o {} {} 2>/dev/null", quote(png_path.string()), quote(path.string()));
-  else if (std::system("command -v convert >/dev/null 2>&1") == 0)
-    cmd = fmt::format("convert -background white {} {} 2>/dev/null", quote(path.string()), quote(png_path.string()));
-  else
+  } else if (std::system("command -v chromium >/dev/null 2>&1") == 0) {
+    // Headless Chromium screenshot of the SVG at its own size, with a throw-away profile.
+    auto profile = std::filesystem::temp_directory_path() / fmt::format("dsv3-chromium-{}", ::getpid());
+    cmd = fmt::format(
+        "chromium --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update "
+        "--disable-sync --no-first-run --hide-scrollbars --user-data-dir={} --window-size={},{} --screenshot={} "
+        "file://{} >/dev/null 2>&1; rm -rf {}",
+        quote(profile.string()), svg_dim(svg, "width"), svg_dim(svg, "height"), quote(png_path.string()),
+        quote(std::filesystem::absolute(path).string()), quote(profile.string()));
+  } else {
     return std::nullopt;
+  }
   if (std::system(cmd.c_str()) != 0 || !std::filesystem::exists(png_path)) return std::nullopt;
   return png_path;
 }

@@ -12,6 +12,7 @@ APT_PACKAGES=(
   nlohmann-json3-dev libyaml-cpp-dev libpcre2-dev
   libcurl4-openssl-dev libcpp-httplib-dev zlib1g-dev
   bubblewrap python3 python3-h5py python3-numpy
+  chromium
 )
 
 missing=()
