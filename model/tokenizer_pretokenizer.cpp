@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "model/errors.hpp"
+#include "model/tokenizer_unicode_table.hpp"
 
 namespace dsv3::model {
 
@@ -44,8 +45,20 @@ ThreadMatchState& match_state() {
 
 // Oniguruma (HF's regex engine) and PCRE2 differ on a few Unicode classes: Oniguruma's \s
 // is the Unicode White_Space property, PCRE2's also takes U+180E; Oniguruma's \w takes
-// marks and connector punctuation. Those escapes are rewritten as explicit classes.
-static std::string onig_to_pcre2(const std::string& p) {
+// marks and connector punctuation; Oniguruma knows characters assigned after PCRE2's
+// Unicode 14.0 (tokenizer_unicode_table.cpp). Those escapes are rewritten as explicit
+// classes, so both engines split alike (checked for every code point by the unit tests).
+static std::string class_extras(const std::string& name) {
+  for (const auto& e : unicode_class_extras()) {
+    if (e.name != name) continue;
+    std::string out;
+    for (auto [a, b] : e.ranges) out += a == b ? fmt::format("\\x{{{:X}}}", a) : fmt::format("\\x{{{:X}}}-\\x{{{:X}}}", a, b);
+    return out;
+  }
+  return {};
+}
+
+std::string onig_to_pcre2(const std::string& p) {
   static const std::string space = R"(\t\n\x0B\f\r\x20\x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000})";
   static const std::string non_space =
       R"(\x00-\x08\x0E-\x1F\x21-\x{84}\x{86}-\x{9F}\x{A1}-\x{167F}\x{1681}-\x{1FFF}\x{200B}-\x{2027}\x{202A}-\x{202E})"
@@ -66,6 +79,20 @@ static std::string onig_to_pcre2(const std::string& p) {
         out += in_class ? word : "[" + word + "]";
       } else if (e == 'W' && !in_class) {
         out += "[^" + word + "]";
+      } else if ((e == 'p' || e == 'P') && i + 1 < p.size() && p[i + 1] == '{' && p.find('}', i) != std::string::npos) {
+        size_t close = p.find('}', i);
+        std::string name = p.substr(i + 2, close - i - 2);
+        std::string extra = class_extras(name);
+        std::string prop = std::string("\\") + e + "{" + name + "}";
+        i = close;
+        if (extra.empty())
+          out += prop;
+        else if (e == 'p')
+          out += in_class ? prop + extra : "[" + prop + extra + "]";
+        else if (!in_class)
+          out += "[^\\p{" + name + "}" + extra + "]";
+        else
+          throw InputError(fmt::format("regex /{}/: \\P{{{}}} inside a character class is not supported", p, name));
       } else {
         out += c;
         out += e;

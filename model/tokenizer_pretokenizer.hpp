@@ -60,6 +60,10 @@ class PreTokenizer {
   std::vector<SplitStep> steps_;
 };
 
+// Rewrites an Oniguruma pattern (as in tokenizer.json) for PCRE2 so that \s, \S, \w, \W
+// and \p{L|M|N|P|S|Nd} take exactly the code points HF's engine gives them.
+std::string onig_to_pcre2(const std::string& pattern);
+
 // The regex HF's ByteLevel pre-tokenizer applies when use_regex is true (GPT-2's).
 extern const char* const kByteLevelRegex;
 
