@@ -64,6 +64,8 @@ void append_call(std::string& out, const ToolCall& t) {
 
 std::string render_chat(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
                         std::string_view bos_token) {
+  if (messages.empty())  // transformers refuses these before the template runs
+    throw InputError("cannot apply the chat template to an empty conversation (give at least one message)");
   // The template's namespace variables, with its names.
   bool is_first = false, is_tool = false, is_output_first = true, is_first_sp = true;
   std::string system_prompt;
