@@ -52,6 +52,13 @@ double slowest_gemm(const Placement& pl, const std::vector<int64_t>& slot_tokens
 
 }  // namespace
 
+int MoeRoutingResult::median_layer_index() const {
+  std::vector<int> idx(layers.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::sort(idx.begin(), idx.end(), [&](int a, int b) { return layers[a].time_s < layers[b].time_s; });
+  return idx.empty() ? -1 : idx[idx.size() / 2];
+}
+
 MoeRoutingResult simulate_moe_routing(const MoeRoutingSetup& s, const LinkModel& links, const GroupedGemmTime& gemm) {
   const auto& c = s.config;
   const model::GateParams gate = model::GateParams::from_config(c);
@@ -71,6 +78,10 @@ MoeRoutingResult simulate_moe_routing(const MoeRoutingSetup& s, const LinkModel&
   out.sampled_layers = sample_layers(n_moe, s.spec.layers_sampled);
   out.slots_per_gpu = slots / G;
   out.calibration = links.constants;
+  out.routing = s.spec.describe();
+  out.ep = G;
+  out.gpus_per_node = s.gpus_per_node;
+  out.tokens_per_gpu = s.tokens_per_gpu;
   const PopularityModel pop(s.spec, n_moe, E);
   const int64_t T = s.tokens_per_gpu * G;
   TrafficBytes bytes;
@@ -118,7 +129,8 @@ MoeRoutingResult simulate_moe_routing(const MoeRoutingSetup& s, const LinkModel&
     L.slot_tokens = tr.slot_tokens;
     const double mean_tokens = static_cast<double>(T * k) / G;
     L.imbalance = *std::max_element(tr.gpu_tokens.begin(), tr.gpu_tokens.end()) / mean_tokens;
-    L.max_vio_experts = max_vio(expert_counts(experts, E));
+    L.expert_tokens = expert_counts(experts, E);
+    L.max_vio_experts = max_vio(L.expert_tokens);
     L.max_nodes_per_token = tr.max_nodes_per_token;
     L.mean_nodes_per_token = tr.mean_nodes_per_token;
     L.dispatch_hops = tr.dispatch_hops;

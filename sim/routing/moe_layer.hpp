@@ -37,6 +37,7 @@ struct MoeLayerResult {
   int layer = 0;                        // index among MoE layers
   std::vector<int64_t> gpu_tokens;      // token-expert pairs per GPU
   std::vector<int64_t> slot_tokens;     // per physical expert slot
+  std::vector<int64_t> expert_tokens;   // per logical expert
   double imbalance = 1;                 // max / mean of gpu_tokens
   double gemm_s = 0, gemm_balanced_s = 0;
   CommTime dispatch, combine;
@@ -57,6 +58,11 @@ struct MoeRoutingResult {
   int slots_per_gpu = 0;
   bool eplb_hierarchical = false;
   std::vector<Constant> calibration;    // the link model's constants
+  std::string routing;                  // RoutingSpec::describe()
+  int ep = 0, gpus_per_node = 0;
+  int64_t tokens_per_gpu = 0;
+  // The sampled layer whose time is the median: the representative layer handed to the step model.
+  int median_layer_index() const;
 };
 
 MoeRoutingResult simulate_moe_routing(const MoeRoutingSetup& setup, const LinkModel& links, const GroupedGemmTime& gemm);

@@ -23,9 +23,13 @@ TEST(RoutingCalibration, DeepepTablesWithin15Percent) {
   // The bottlenecks DeepEP names: intranode rows NVLink, EP32/EP64 internode rows IB (RDMA).
   // EP16 (2 nodes, half the traffic stays home) is bound by NVLink forwarding in the model.
   for (const auto& r : rows) {
-    if (r.kernel == "normal" && r.ep == 8) EXPECT_EQ(r.bottleneck, "NVLink");
-    if (r.kernel == "normal" && r.ep >= 32) EXPECT_EQ(r.bottleneck, "IB");
-    if (r.kernel == "low_latency" && r.ep >= 16) EXPECT_EQ(r.bottleneck, "IB");
+    std::string want;
+    if (r.kernel == "normal" && r.ep == 8) want = "NVLink";
+    if (r.kernel == "normal" && r.ep >= 32) want = "IB";
+    if (r.kernel == "low_latency" && r.ep >= 16) want = "IB";
+    if (!want.empty()) {
+      EXPECT_EQ(r.bottleneck, want) << r.kernel << " " << r.op << " EP" << r.ep;
+    }
   }
 }
 
