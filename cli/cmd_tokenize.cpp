@@ -10,7 +10,7 @@
 
 #include <fstream>
 #include <iostream>
-#include <iterator>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -110,7 +110,7 @@ void run_jsonl(const model::Tokenizer& tok, const TokenizeOptions& o) {
   while (std::getline(std::cin, line)) {
     ++lineno;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
+    if (line.empty()) throw InputError(fmt::format("stdin line {}: empty (expected one JSON value a line)", lineno));
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(line);
@@ -186,7 +186,11 @@ void run(const TokenizeOptions& o) {
     return;
   }
   std::string input = o.text;
-  if (input.empty()) input.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  if (input.empty()) {
+    std::ostringstream all;
+    all << std::cin.rdbuf();
+    input = all.str();
+  }
   if (o.decode) {
     std::cout << tok.decode(parse_id_list(input, o.text.empty() ? "stdin" : "--decode argument"), o.skip_special);
     return;

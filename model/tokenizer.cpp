@@ -11,11 +11,34 @@
 
 namespace dsv3::model {
 
+void VocabMap::build() {
+  size_t cap = 16;
+  while (cap < entries_.size() * 2) cap <<= 1;
+  slots_.assign(cap, -1);
+  mask_ = cap - 1;
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    size_t h = std::hash<std::string_view>{}(entries_[i].token) & mask_;
+    while (slots_[h] >= 0) h = (h + 1) & mask_;
+    slots_[h] = static_cast<int32_t>(i);
+  }
+}
+
+int32_t VocabMap::find(std::string_view token) const {
+  if (slots_.empty()) return -1;
+  size_t h = std::hash<std::string_view>{}(token) & mask_;
+  while (true) {
+    int32_t e = slots_[h];
+    if (e < 0) return -1;
+    if (entries_[static_cast<size_t>(e)].token == token) return entries_[static_cast<size_t>(e)].id;
+    h = (h + 1) & mask_;
+  }
+}
+
 void Tokenizer::Impl::encode_plain(std::string_view text, std::vector<int32_t>& out) const {
   pre.split(text, [&](std::string_view piece) {
     if (ignore_merges) {
-      if (auto it = vocab.find(bytes::map_byte_level(piece)); it != vocab.end()) {
-        out.push_back(it->second);
+      if (int32_t id = vocab.find(bytes::map_byte_level(piece)); id >= 0) {
+        out.push_back(id);
         return;
       }
     }
@@ -102,7 +125,7 @@ std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {
   const Impl& im = *impl_;
   std::string key(token);
   if (auto it = im.added_by_str.find(key); it != im.added_by_str.end()) return it->second;
-  if (auto it = im.vocab.find(key); it != im.vocab.end()) return it->second;
+  if (int32_t id = im.vocab.find(key); id >= 0) return id;
   return std::nullopt;
 }
 

@@ -101,10 +101,24 @@ class WordCache {
   size_t entries_ = 0;
 };
 
+// Each thread keeps caches for the few models it used last (several tokenizers in one
+// process then do not evict each other's words at every switch).
 WordCache& thread_cache(uint64_t owner) {
-  thread_local WordCache c;
-  if (c.owner() != owner) c.reset(owner);
-  return c;
+  constexpr size_t kCaches = 4;
+  thread_local WordCache caches[kCaches];
+  thread_local uint64_t last_use[kCaches] = {};
+  thread_local uint64_t clock = 0;
+  size_t pick = 0;
+  for (size_t i = 0; i < kCaches; ++i) {
+    if (caches[i].owner() == owner) {
+      last_use[i] = ++clock;
+      return caches[i];
+    }
+    if (last_use[i] < last_use[pick]) pick = i;
+  }
+  caches[pick].reset(owner);
+  last_use[pick] = ++clock;
+  return caches[pick];
 }
 
 }  // namespace

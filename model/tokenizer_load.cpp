@@ -190,12 +190,12 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view
   auto vit = m.find("vocab");
   if (vit == m.end() || !vit->is_object()) c.fail("model.vocab", "missing or not an object");
   int32_t max_id = -1;
-  impl->vocab.reserve(vit->size() * 2);
+  impl->vocab.reserve(vit->size());
   for (auto it = vit->begin(); it != vit->end(); ++it) {
     if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() > INT32_MAX)
       c.fail(fmt::format("model.vocab[\"{}\"]", it.key()), "id is not a non-negative integer");
     int32_t id = it.value().get<int32_t>();
-    impl->vocab[it.key()] = id;
+    impl->vocab.add(it.key(), id);
     max_id = std::max(max_id, id);
   }
 
@@ -237,7 +237,8 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view
     impl->token_raw[id] = raw ? *raw : s;  // as HF's ByteLevel decoder
     impl->flags[id] |= Impl::kValid;
   };
-  for (const auto& [s, id] : impl->vocab) set_token(id, s);
+  impl->vocab.build();
+  for (const auto& e : impl->vocab.entries()) set_token(e.id, e.token);
   for (const auto& t : impl->added) {
     set_token(t.id, t.content);
     impl->flags[t.id] |= Impl::kAdded;
@@ -251,37 +252,39 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view
   if (git == m.end() || !git->is_array()) c.fail("model.merges", "missing or not an array");
   std::vector<BpeModel::Merge> merges;
   merges.reserve(git->size());
-  auto lookup = [&](const std::string& s, const std::string& field) {
-    auto it = impl->vocab.find(s);
-    if (it == impl->vocab.end()) c.fail(field, fmt::format("token '{}' is not in model.vocab", s));
-    return it->second;
+  auto lookup = [&](std::string_view s, const std::string& field) {
+    int32_t id = impl->vocab.find(s);
+    if (id < 0) c.fail(field, fmt::format("token '{}' is not in model.vocab", s));
+    return id;
   };
+  std::string joined;
   for (size_t i = 0; i < git->size(); ++i) {
     const json& e = (*git)[i];
     std::string field = fmt::format("model.merges[{}]", i);
-    std::string a, b;
+    std::string_view a, b;
     if (e.is_string()) {
-      const std::string& s = e.get_ref<const std::string&>();
+      std::string_view s = e.get_ref<const std::string&>();
       auto sp = s.find(' ');
       if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
         c.fail(field, fmt::format("'{}' is not two tokens separated by one space", s));
       a = s.substr(0, sp);
       b = s.substr(sp + 1);
     } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
-      a = e[0].get<std::string>();
-      b = e[1].get<std::string>();
+      a = e[0].get_ref<const std::string&>();
+      b = e[1].get_ref<const std::string&>();
     } else {
       c.fail(field, "expected \"a b\" or [\"a\", \"b\"]");
     }
-    merges.push_back({lookup(a, field), lookup(b, field), lookup(a + b, field)});
+    joined.assign(a);
+    joined.append(b);
+    merges.push_back({lookup(a, field), lookup(b, field), lookup(joined, field)});
   }
 
   std::array<int32_t, 256> byte_ids;
   for (int b = 0; b < 256; ++b) {
     std::string s;
     bytes::append_utf8(s, bytes::byte_to_codepoint(static_cast<uint8_t>(b)));
-    auto it = impl->vocab.find(s);
-    byte_ids[b] = it == impl->vocab.end() ? -1 : it->second;
+    byte_ids[b] = impl->vocab.find(s);
   }
   int32_t unk_id = -1;
   if (auto u = m.find("unk_token"); u != m.end() && !u->is_null()) {
@@ -325,7 +328,7 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view
   auto find_id = [&](const std::string& s) -> int32_t {
     if (s.empty()) return -1;
     if (auto it = impl->added_by_str.find(s); it != impl->added_by_str.end()) return it->second;
-    if (auto it = impl->vocab.find(s); it != impl->vocab.end()) return it->second;
+    if (int32_t id = impl->vocab.find(s); id >= 0) return id;
     return -1;
   };
   impl->bos_id = find_id(bos);
