@@ -148,6 +148,151 @@ std::string token_name(const json& j) {
   return {};
 }
 
+
+// Streams tokenizer.json: model.vocab and model.merges (nearly all of the file) go straight
+// into flat vectors; everything else becomes a small DOM (json) for the checks below. In
+// the DOM, vocab and merges are left as an empty object / array.
+class LoadHandler {
+ public:
+  json root;
+  std::vector<std::pair<std::string, int64_t>> vocab;
+  std::vector<std::pair<std::string, std::string>> merges;
+  bool saw_vocab = false, saw_merges = false;
+  std::string error;  // set when a handler call fails
+
+  bool null() { return value(json(nullptr)); }
+  bool boolean(bool v) { return value(json(v)); }
+  bool number_integer(json::number_integer_t v) {
+    if (mode_ == Mode::Vocab) return vocab_id(v);
+    return value(json(v));
+  }
+  bool number_unsigned(json::number_unsigned_t v) {
+    if (mode_ == Mode::Vocab) return vocab_id(v > static_cast<uint64_t>(INT64_MAX) ? -1 : static_cast<int64_t>(v));
+    return value(json(v));
+  }
+  bool number_float(json::number_float_t v, const json::string_t&) {
+    if (mode_ == Mode::Vocab) return vocab_id(-1);
+    return value(json(v));
+  }
+  bool binary(json::binary_t&) { return fail("(file)", "binary values are not JSON text"); }
+  bool string(json::string_t& v) {
+    if (mode_ == Mode::Vocab) return vocab_id(-1);
+    if (mode_ == Mode::Merges) {
+      auto sp = v.find(' ');
+      if (sp == std::string::npos || v.find(' ', sp + 1) != std::string::npos)
+        return fail(fmt::format("model.merges[{}]", merges.size()), fmt::format("'{}' is not two tokens separated by one space", v));
+      merges.emplace_back(v.substr(0, sp), v.substr(sp + 1));
+      return true;
+    }
+    if (mode_ == Mode::MergePair) {
+      pair_.push_back(std::move(v));
+      return true;
+    }
+    return value(json(std::move(v)));
+  }
+  bool key(json::string_t& k) {
+    key_ = std::move(k);
+    return true;
+  }
+  bool start_object(std::size_t) {
+    if (mode_ != Mode::Dom) return fail(merge_field(), "expected \"a b\" or [\"a\", \"b\"]");
+    if (at_model_field("vocab")) {
+      saw_vocab = true;
+      mode_ = Mode::Vocab;
+      (*stack_.back())["vocab"] = json::object();
+      return true;
+    }
+    return open(json::object());
+  }
+  bool end_object() {
+    if (mode_ == Mode::Vocab) {
+      mode_ = Mode::Dom;
+      return true;
+    }
+    stack_.pop_back();
+    keys_.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) {
+    if (mode_ == Mode::Vocab) return vocab_id(-1);
+    if (mode_ == Mode::Merges) {
+      mode_ = Mode::MergePair;
+      pair_.clear();
+      return true;
+    }
+    if (mode_ == Mode::MergePair) return fail(merge_field(), "expected \"a b\" or [\"a\", \"b\"]");
+    if (at_model_field("merges")) {
+      saw_merges = true;
+      mode_ = Mode::Merges;
+      (*stack_.back())["merges"] = json::array();
+      return true;
+    }
+    return open(json::array());
+  }
+  bool end_array() {
+    if (mode_ == Mode::MergePair) {
+      if (pair_.size() != 2) return fail(merge_field(), "expected \"a b\" or [\"a\", \"b\"]");
+      merges.emplace_back(std::move(pair_[0]), std::move(pair_[1]));
+      mode_ = Mode::Merges;
+      return true;
+    }
+    if (mode_ == Mode::Merges) {
+      mode_ = Mode::Dom;
+      return true;
+    }
+    stack_.pop_back();
+    keys_.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const json::exception& ex) {
+    error = fmt::format("not valid JSON: {}", ex.what());
+    return false;
+  }
+
+ private:
+  enum class Mode { Dom, Vocab, Merges, MergePair };
+  Mode mode_ = Mode::Dom;
+  std::vector<json*> stack_;
+  std::vector<std::string> keys_;  // the key each open container sits under
+  std::string key_;
+  std::vector<std::string> pair_;
+
+  bool fail(const std::string& field, const std::string& what) {
+    error = fmt::format("{}: {}", field, what);
+    return false;
+  }
+  std::string merge_field() const { return fmt::format("model.merges[{}]", merges.size()); }
+  bool vocab_id(int64_t id) {
+    if (id < 0 || id > INT32_MAX) return fail(fmt::format("model.vocab[\"{}\"]", key_), "id is not a non-negative integer");
+    vocab.emplace_back(std::move(key_), id);
+    return true;
+  }
+  // True when the next value is field f of the top-level "model" object.
+  bool at_model_field(const char* f) const {
+    return stack_.size() == 2 && keys_[1] == "model" && stack_.back()->is_object() && key_ == f;
+  }
+  json* insert(json v) {
+    if (stack_.empty()) {
+      root = std::move(v);
+      return &root;
+    }
+    json& top = *stack_.back();
+    if (top.is_object()) return &(top[key_] = std::move(v));
+    top.push_back(std::move(v));
+    return &top.back();
+  }
+  bool value(json v) {
+    insert(std::move(v));
+    return true;
+  }
+  bool open(json v) {
+    std::string k = !stack_.empty() && stack_.back()->is_object() ? key_ : std::string();
+    stack_.push_back(insert(std::move(v)));
+    keys_.push_back(std::move(k));
+    return true;
+  }
+};
+
 }  // namespace
 
 Tokenizer Tokenizer::load(const std::filesystem::path& tokenizer_json) {
@@ -162,12 +307,9 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view
   auto impl = std::make_shared<Impl>();
   impl->source = name;
   Ctx c{name};
-  json j;
-  try {
-    j = json::parse(tokenizer_json);
-  } catch (const json::parse_error& e) {
-    throw InputError(fmt::format("{}: not valid JSON: {}", name, e.what()));
-  }
+  LoadHandler sax;
+  if (!json::sax_parse(tokenizer_json, &sax)) throw InputError(fmt::format("{}: {}", name, sax.error));
+  const json& j = sax.root;
   if (!j.is_object()) c.fail("(top level)", "expected a JSON object");
   for (const char* k : {"truncation", "padding"})
     if (auto it = j.find(k); it != j.end() && !it->is_null()) c.fail(k, "must be null (truncation/padding are not supported)");
@@ -187,17 +329,14 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view
   const bool fuse_unk = c.get_bool(m, "fuse_unk", "model", false);
   impl->ignore_merges = c.get_bool(m, "ignore_merges", "model", false);
 
-  auto vit = m.find("vocab");
-  if (vit == m.end() || !vit->is_object()) c.fail("model.vocab", "missing or not an object");
+  if (!sax.saw_vocab) c.fail("model.vocab", "missing or not an object");
   int32_t max_id = -1;
-  impl->vocab.reserve(vit->size());
-  for (auto it = vit->begin(); it != vit->end(); ++it) {
-    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() > INT32_MAX)
-      c.fail(fmt::format("model.vocab[\"{}\"]", it.key()), "id is not a non-negative integer");
-    int32_t id = it.value().get<int32_t>();
-    impl->vocab.add(it.key(), id);
-    max_id = std::max(max_id, id);
+  impl->vocab.reserve(sax.vocab.size());
+  for (auto& [token, id] : sax.vocab) {
+    max_id = std::max(max_id, static_cast<int32_t>(id));
+    impl->vocab.add(std::move(token), static_cast<int32_t>(id));
   }
+  sax.vocab = {};
 
   // --- added tokens ----------------------------------------------------------
   if (auto at = j.find("added_tokens"); at != j.end() && !at->is_null()) {
@@ -248,37 +387,21 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view
   }
 
   // --- merges ----------------------------------------------------------------
-  auto git = m.find("merges");
-  if (git == m.end() || !git->is_array()) c.fail("model.merges", "missing or not an array");
+  if (!sax.saw_merges) c.fail("model.merges", "missing or not an array");
   std::vector<BpeModel::Merge> merges;
-  merges.reserve(git->size());
-  auto lookup = [&](std::string_view s, const std::string& field) {
-    int32_t id = impl->vocab.find(s);
-    if (id < 0) c.fail(field, fmt::format("token '{}' is not in model.vocab", s));
-    return id;
-  };
+  merges.reserve(sax.merges.size());
   std::string joined;
-  for (size_t i = 0; i < git->size(); ++i) {
-    const json& e = (*git)[i];
-    std::string field = fmt::format("model.merges[{}]", i);
-    std::string_view a, b;
-    if (e.is_string()) {
-      std::string_view s = e.get_ref<const std::string&>();
-      auto sp = s.find(' ');
-      if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
-        c.fail(field, fmt::format("'{}' is not two tokens separated by one space", s));
-      a = s.substr(0, sp);
-      b = s.substr(sp + 1);
-    } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
-      a = e[0].get_ref<const std::string&>();
-      b = e[1].get_ref<const std::string&>();
-    } else {
-      c.fail(field, "expected \"a b\" or [\"a\", \"b\"]");
-    }
+  for (size_t i = 0; i < sax.merges.size(); ++i) {
+    const auto& [a, b] = sax.merges[i];
     joined.assign(a);
     joined.append(b);
-    merges.push_back({lookup(a, field), lookup(b, field), lookup(joined, field)});
+    int32_t ia = impl->vocab.find(a), ib = impl->vocab.find(b), ij = impl->vocab.find(joined);
+    if (ia < 0 || ib < 0 || ij < 0)
+      c.fail(fmt::format("model.merges[{}]", i),
+             fmt::format("token '{}' is not in model.vocab", ia < 0 ? a : ib < 0 ? b : joined));
+    merges.push_back({ia, ib, ij});
   }
+  sax.merges = {};
 
   std::array<int32_t, 256> byte_ids;
   for (int b = 0; b < 256; ++b) {
@@ -289,7 +412,8 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view
   int32_t unk_id = -1;
   if (auto u = m.find("unk_token"); u != m.end() && !u->is_null()) {
     if (!u->is_string()) c.fail("model.unk_token", "expected a string or null");
-    unk_id = lookup(u->get<std::string>(), "model.unk_token");
+    unk_id = impl->vocab.find(u->get<std::string>());
+    if (unk_id < 0) c.fail("model.unk_token", fmt::format("token '{}' is not in model.vocab", u->get<std::string>()));
   }
   impl->bpe = std::make_unique<BpeModel>(byte_ids, merges, unk_id, fuse_unk);
 

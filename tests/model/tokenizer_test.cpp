@@ -184,6 +184,10 @@ TEST(TokenizerLoad, MinimalByteLevelBpe) {
   EXPECT_EQ(t.encode("ab ab"), ids({2, 3, 2}));  // GPT-2 regex: "ab", " ab" -> Ġ then ab
   EXPECT_EQ(t.decode(ids({2, 3, 2})), "ab ab");
   EXPECT_EQ(t.encode("abc"), ids({2}));  // 'c' has no symbol and no unk: dropped, as HF does
+  // Merges written as pairs (the newer tokenizer.json form) load the same.
+  std::string pairs = minimal_json(R"({"type":"ByteLevel","add_prefix_space":false,"use_regex":true})");
+  pairs.replace(pairs.find(R"(["a b"])"), 7, R"([["a","b"]])");
+  EXPECT_EQ(Tokenizer::from_json(pairs, "", "tok.json").encode("ab ab"), ids({2, 3, 2}));
 }
 
 TEST(TokenizerLoad, UnsupportedComponentsAreClearErrors) {
@@ -200,6 +204,11 @@ TEST(TokenizerLoad, UnsupportedComponentsAreClearErrors) {
   expect_load_error(subst(minimal_json(bl), R"("type":"BPE")", R"("type":"WordPiece")"), "only BPE");
   expect_load_error(subst(minimal_json(bl), R"({"type":"ByteLevel"})", R"({"type":"WordPiece"})"), "decoder");
   expect_load_error("{not json", "not valid JSON");
+  expect_load_error(subst(minimal_json(bl), R"("ab":2)", R"("ab":"x")"), R"(model.vocab["ab"])");
+  expect_load_error(subst(minimal_json(bl), R"(["a b"])", R"(["a b", {"x":1}])"), "model.merges[1]");
+  expect_load_error(subst(minimal_json(bl), R"(["a b"])", R"(["a b", ["a"]])"), "model.merges[1]");
+  expect_load_error(subst(minimal_json(bl), R"(["a b"])", R"(["ab"])"), "model.merges[0]");
+  expect_load_error(subst(minimal_json(bl), R"("merges":["a b"])", R"("merges_x":[])"), "model.merges");
 }
 
 TEST(TokenizerLoad, MissingFileIsAnInputError) {
