@@ -193,62 +193,40 @@ std::shared_ptr<Model> Model::load(const std::string& dir, bool load_mtp) {
 }
 
 namespace {
-void add(std::map<std::pair<std::string, std::string>, ParamCount>& acc, const std::string& comp, const Linear& l) {
-  if (l.empty()) return;
-  auto& p = acc[{comp, dtype_name(l.dtype)}];
-  p.component = comp;
-  p.dtype = dtype_name(l.dtype);
-  p.params += l.params();
-  p.bytes += l.bytes();
-}
-void add_vec(std::map<std::pair<std::string, std::string>, ParamCount>& acc, const std::string& comp,
-             const std::vector<float>& v) {
-  auto& p = acc[{comp, "F32"}];
-  p.component = comp;
-  p.dtype = "F32";
-  p.params += static_cast<int64_t>(v.size());
-  p.bytes += static_cast<int64_t>(v.size()) * 4;
-}
-void add_layer(std::map<std::pair<std::string, std::string>, ParamCount>& acc, const LayerWeights& L,
-               const std::string& pre) {
-  add_vec(acc, pre + "norms", L.attn_norm);
-  add_vec(acc, pre + "norms", L.ffn_norm);
-  add_vec(acc, pre + "norms", L.attn.q_a_norm);
-  add_vec(acc, pre + "norms", L.attn.kv_a_norm);
-  for (const Linear* l : {&L.attn.q_a, &L.attn.q_b, &L.attn.q, &L.attn.kv_a, &L.attn.kv_b, &L.attn.o})
-    add(acc, pre + "attention", *l);
-  if (!L.is_moe) {
-    for (const Linear* l : {&L.dense.gate, &L.dense.up, &L.dense.down}) add(acc, pre + "dense_mlp", *l);
-  } else {
-    add(acc, pre + "router", L.moe.router);
-    if (!L.moe.bias.empty()) add_vec(acc, pre + "router", L.moe.bias);
-    for (const auto& e : L.moe.experts)
-      for (const Linear* l : {&e.gate, &e.up, &e.down}) add(acc, pre + "routed_experts", *l);
-    for (const Linear* l : {&L.moe.shared.gate, &L.moe.shared.up, &L.moe.shared.down})
-      add(acc, pre + "shared_experts", *l);
+// Component of a released tensor name.
+std::string component_of(const std::string& name, int64_t main_layers) {
+  auto has = [&](const char* k) { return name.find(k) != std::string::npos; };
+  std::string pre;
+  if (name.rfind("model.layers.", 0) == 0) {
+    const int64_t layer = std::stoll(name.substr(13));
+    if (layer >= main_layers) pre = "mtp.";
   }
+  if (has("weight_scale_inv")) return pre + "fp8_block_scales";
+  if (has("embed_tokens")) return pre + "embedding";
+  if (name == "lm_head.weight" || has("shared_head.head")) return pre + "lm_head";
+  if (has("eh_proj")) return pre + "eh_proj";
+  if (has("norm")) return pre + "norms";
+  if (has("self_attn")) return pre + "attention";
+  if (has("mlp.gate.")) return pre + "router";
+  if (has("mlp.experts.")) return pre + "routed_experts";
+  if (has("mlp.shared_experts.")) return pre + "shared_experts";
+  if (has("mlp.")) return pre + "dense_mlp";
+  return pre + "other";
 }
 }  // namespace
 
 std::vector<ParamCount> count_parameters(const Model& m) {
   std::map<std::pair<std::string, std::string>, ParamCount> acc;
-  const ModelWeights& w = m.weights;
-  add(acc, "embedding", w.embed);
-  for (const auto& L : w.layers) add_layer(acc, L, "");
-  add_vec(acc, "norms", w.norm);
-  if (w.lm_head.data != w.embed.data) add(acc, "lm_head", w.lm_head);
-  for (const auto& t : w.mtp) {
-    add_vec(acc, "mtp.norms", t.enorm);
-    add_vec(acc, "mtp.norms", t.hnorm);
-    add_vec(acc, "mtp.norms", t.head_norm);
-    add(acc, "mtp.eh_proj", t.eh_proj);
-    if (t.embed.data != w.embed.data) add(acc, "mtp.embedding", t.embed);
-    if (t.head.data != w.lm_head.data) add(acc, "mtp.head", t.head);
-    add_layer(acc, t.layer, "mtp.");
+  for (const auto& name : m.checkpoint->names()) {
+    const TensorInfo& t = m.checkpoint->get(name);
+    auto& p = acc[{component_of(name, m.config.num_hidden_layers), t.dtype_name}];
+    p.component = component_of(name, m.config.num_hidden_layers);
+    p.dtype = t.dtype_name;
+    p.params += t.numel();
+    p.bytes += t.nbytes;
   }
   std::vector<ParamCount> out;
-  for (auto& [k, v] : acc)
-    if (v.params > 0) out.push_back(v);
+  for (auto& [k, v] : acc) out.push_back(v);
   return out;
 }
 

@@ -97,7 +97,8 @@ struct Model {
   static std::shared_ptr<Model> load(const std::string& dir, bool load_mtp = true);
 };
 
-// Parameter counts and bytes by component and dtype (for `dsv3 model info`).
+// Parameter counts and bytes of the checkpoint's tensors by component and stored dtype
+// (for `dsv3 model info`; FP8 block scales are their own component).
 struct ParamCount {
   std::string component;
   std::string dtype;

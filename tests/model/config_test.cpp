@@ -87,3 +87,16 @@ TEST(ModelConfig, MissingFileNamesIt) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/dir"), std::string::npos);
   }
 }
+
+#include "model/model_info.hpp"
+
+TEST(ModelInfo, DeepSeekV3ParameterCountsAndKvBytes) {
+  auto c = ModelConfig::deepseek_v3();
+  // README: 671B main model, 37B activated; README_WEIGHTS: 14B more with MTP (model facts §1).
+  EXPECT_NEAR(dsv3::model::total_params(c, false) / 1e9, 671.0, 1.0);
+  EXPECT_NEAR(dsv3::model::activated_params(c) / 1e9, 37.0, 0.6);
+  EXPECT_NEAR((dsv3::model::total_params(c, true) - dsv3::model::total_params(c, false)) / 1e9, 11.5, 0.6);
+  auto kv = dsv3::model::kv_bytes_per_token(c, 2);
+  EXPECT_EQ(kv.mla, 576 * 61 * 2);  // 70,272 B per token in BF16 (model facts §3.5)
+  EXPECT_EQ(kv.mha, 128 * (192 + 128) * 61 * 2);
+}
