@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "cli/command.hpp"
@@ -13,6 +14,7 @@
 #include "reports/report_inputs.hpp"
 #include "reports/run_report.hpp"
 #include "reports/score_table.hpp"
+#include "reports/sim_table.hpp"
 #include "reports/table.hpp"
 
 namespace dsv3::cli {
@@ -42,7 +44,7 @@ std::string join_tables(const std::vector<Table>& tables, Format f) {
 
 struct TableOpts {
   std::vector<std::string> files;
-  std::string reference, format = "md", out;
+  std::string reference, format = "md", out, pivot, metric = "gpu_hours";
 };
 
 struct ClaimsOpts {
@@ -87,12 +89,18 @@ void add_report(CLI::App& root) {
   rep->require_subcommand(1);
 
   auto t = std::make_shared<TableOpts>();
-  auto* table = rep->add_subcommand("table", "Model x benchmark table from RUN.h5 files (and published scores)");
-  table->add_option("files", t->files, "RUN.h5 files (dsv3.eval_run)");
+  auto* table = rep->add_subcommand(
+      "table", "Model x benchmark table from RUN.h5 files (and published scores); scenario table from SIM.h5 files");
+  table->add_option("files", t->files, "RUN.h5 (dsv3.eval_run) and/or SIM.h5 (dsv3.simulation) files");
   table->add_option("--reference", t->reference,
                     "published reference scores: 'published' (all shipped), a shipped file stem, or a YAML path");
   table->add_option("--format", t->format, "md, csv, latex or html")->capture_default_str();
   table->add_option("-o,--out", t->out, "write to this file instead of stdout");
+  table->add_option("--pivot", t->pivot, "ROW,COL: sweep parameters for a pivot table of --metric (default: the first two "
+                                         "swept keys when a sweep varies two or more)");
+  table->add_option("--metric", t->metric,
+                    "pivot cell: gpu_hours, usd, days, mfu, step_time_s, memory_per_gpu_gib, ...")
+      ->capture_default_str();
   table->callback([t] {
     auto f = parse_format(t->format);
     if (t->files.empty() && t->reference.empty())
@@ -102,6 +110,25 @@ void add_report(CLI::App& root) {
     std::string text;
     if (!in.runs.empty() || !in.refs.empty()) text += render_score_table(build_score_table(in.runs, in.refs), f);
     for (size_t i = 1; i < in.runs.size(); ++i) text += "\n" + render(paired_comparison(in.runs[0], in.runs[i]), f);
+    if (!in.sims.empty()) {
+      std::vector<std::string> files;
+      for (auto& x : in.sims)
+        if (std::find(files.begin(), files.end(), x.file) == files.end()) files.push_back(x.file);
+      std::string src = fmt::format("dsv3 simulate ({})", fmt::join(files, ", "));
+      if (!text.empty()) text += "\n";
+      text += render(sim_table(in.sims, src), f);
+      std::string rp, cp;
+      if (!t->pivot.empty()) {
+        auto comma = t->pivot.find(',');
+        if (comma == std::string::npos) throw InputError("--pivot: expected ROW,COL");
+        rp = t->pivot.substr(0, comma);
+        cp = t->pivot.substr(comma + 1);
+      } else if (auto axes = sweep_axes(in.sims); axes.size() >= 2) {
+        rp = axes[0];
+        cp = axes[1];
+      }
+      if (!rp.empty()) text += "\n" + render(sim_pivot(in.sims, rp, cp, t->metric, src), f);
+    }
     emit(text, t->out);
   });
 

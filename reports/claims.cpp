@@ -83,9 +83,11 @@ SimValues sim_values_from_json_file(const fs::path& file) {
   s.pretrain_gpu_hours = num("cost", "pretrain_gpu_hours");
   s.usd_per_gpu_hour = num("cost", "usd_per_gpu_hour");
   if (!s.total_usd) throw InputError(fmt::format("{}: missing field 'cost.total_usd'", file.string()));
-  if (j.contains("hardware") && j["hardware"].is_object() && j["hardware"].contains("name"))
-    s.gpu = j["hardware"]["name"].get<std::string>();
-  if (j.contains("precision") && j["precision"].is_string()) s.precision = j["precision"].get<std::string>();
+  if (j.contains("scenario") && j["scenario"].is_object()) {
+    auto& sc = j["scenario"];
+    if (sc.contains("hardware_name") && sc["hardware_name"].is_string()) s.gpu = sc["hardware_name"].get<std::string>();
+    if (sc.contains("precision") && sc["precision"].is_string()) s.precision = sc["precision"].get<std::string>();
+  }
   return s;
 }
 

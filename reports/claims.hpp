@@ -39,7 +39,7 @@ struct SimValues {
   std::string precision;                 // GEMM precision of the scenario
 };
 // Reads the JSON printed by `dsv3 simulate --format json` (DESIGN.md contract: cost.*,
-// plus optional hardware.name / precision). Throws InputError naming the file and field.
+// plus optional scenario.hardware_name / scenario.precision). Throws InputError naming the file and field.
 SimValues sim_values_from_json_file(const std::filesystem::path& file);
 
 struct ClaimInputs {

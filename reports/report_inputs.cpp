@@ -7,6 +7,7 @@
 #include "model/errors.hpp"
 #include "reports/h5_file.hpp"
 #include "reports/score_table.hpp"
+#include "reports/sim_read.hpp"
 
 namespace dsv3::reports {
 
@@ -21,9 +22,15 @@ ReportInputs load_report_inputs(const std::vector<std::filesystem::path>& files)
   ReportInputs in;
   for (auto& f : files) {
     auto schema = file_schema(f);
-    if (schema == kEvalRunSchema) in.runs.push_back(read_run(f));
-    else
-      throw InputError(fmt::format("{}: schema '{}' is not one `dsv3 report` reads (dsv3.eval_run)", f.string(), schema));
+    if (schema == kEvalRunSchema) {
+      in.runs.push_back(read_run(f));
+    } else if (schema == kSimulationSchema) {
+      auto s = read_simulation(f);
+      in.sims.insert(in.sims.end(), s.begin(), s.end());
+    } else {
+      throw InputError(fmt::format("{}: schema '{}' is not one `dsv3 report` reads (dsv3.eval_run, dsv3.simulation)",
+                                   f.string(), schema));
+    }
   }
   return in;
 }

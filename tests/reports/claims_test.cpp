@@ -62,7 +62,7 @@ TEST(Claims, SimulationValuesFeedTheCostRows) {
   dsv3::test::TempDir tmp;
   dsv3::test::write_file(tmp / "sim.json",
                          R"({"cost": {"total_gpu_hours": 3.0e6, "total_usd": 6.0e6, "usd_per_gpu_hour": 2.0},
-                             "hardware": {"name": "H800"}})");
+                             "scenario": {"hardware_name": "H800", "precision": "fp8"}})");
   in.sim = sim_values_from_json_file(tmp / "sim.json");
   auto rows = check_claims(in, default_claims_dir(), load_reference("published"));
   EXPECT_NE(rows[5].computed.find("$6.000M"), std::string::npos) << rows[5].computed;
