@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <set>
 
@@ -47,12 +48,12 @@ std::string sim_metric_label(const std::string& m) {
 Table sim_table(const std::vector<SimScenario>& s, const std::string& source) {
   Table t;
   t.title = "Simulated scenarios";
-  t.header = {"scenario", "GPU", "GPU-hours", "cost ($M)", "days", "MFU (%)", "step (s)", "compute (s)",
+  t.header = {"scenario", "GPU", "GPU-hours (K)", "cost ($M)", "days", "MFU (%)", "step (s)", "compute (s)",
               "exposed comm (s)", "bubble (s)", "memory/GPU (GiB)", "imbalance (max/mean)"};
   t.numeric.assign(t.header.size(), true);
   t.numeric[0] = t.numeric[1] = false;
   for (auto& x : s)
-    t.rows.push_back({x.name, x.gpu.empty() ? "—" : x.gpu, opt(x.gpu_hours, "{:.4g}"),
+    t.rows.push_back({x.name, x.gpu.empty() ? "—" : x.gpu, x.gpu_hours ? fmt::format("{:.1f}", *x.gpu_hours / 1e3) : "—",
                       x.usd ? fmt::format("{:.3f}", *x.usd / 1e6) : "—", opt(x.days, "{:.1f}"),
                       x.mfu ? fmt::format("{:.1f}", 100 * *x.mfu) : "—", opt(x.step_time_s, "{:.3f}"),
                       opt(x.compute_s, "{:.3f}"), opt(x.exposed_comm_s, "{:.3f}"), opt(x.bubble_s, "{:.3f}"),
@@ -111,7 +112,7 @@ Table sim_pivot(const std::vector<SimScenario>& s, const std::string& rp, const 
       for (auto& x : s) {
         auto a = x.params.find(rp), b = x.params.find(cp);
         if (a != x.params.end() && b != x.params.end() && a->second == r && b->second == c)
-          if (auto v = sim_metric(x, metric)) cell = fmt::format("{:.4g}", *v);
+          if (auto v = sim_metric(x, metric)) cell = std::fabs(*v) >= 1e4 ? fmt::format("{:.0f}", *v) : fmt::format("{:.4g}", *v);
       }
       line.push_back(cell);
     }
