@@ -102,9 +102,9 @@ std::string render_markdown(const Table& t) {
     for (auto& cell : r) o += fmt::format(" {} |", md_cell(cell));
     o += "\n";
   }
-  if (!t.notes.empty() || !t.source.empty()) o += "\n";
-  for (auto& n : t.notes) o += n + "\n";
-  if (!t.source.empty()) o += fmt::format("{}Source: {}\n", t.notes.empty() ? "" : "\n", t.source);
+  // Each note and the source as its own paragraph.
+  for (auto& n : t.notes) o += fmt::format("\n{}\n", md_cell(n));
+  if (!t.source.empty()) o += fmt::format("\nSource: {}\n", md_cell(t.source));
   return o;
 }
 
