@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "model/errors.hpp"
 #include "reports/h5_file.hpp"
@@ -69,9 +70,28 @@ std::vector<Figure> report_figures(const ReportInputs& in) {
       if (std::find(files.begin(), files.end(), s.file) == files.end()) files.push_back(s.file);
     std::string src = fmt::format("Source: dsv3 simulate ({})", fmt::join(files, ", "));
     out.push_back({"step_breakdown", svg_stacked_bars(step_breakdown_plot(in.sims, src))});
+    // Sweep chart: x = the first swept key whose values are all numbers; lines = another swept key.
     auto axes = sweep_axes(in.sims);
-    if (!axes.empty())
-      out.push_back({"sweep", svg_line_chart(sweep_plot(in.sims, axes[0], axes.size() > 1 ? axes[1] : "", "gpu_hours", src))});
+    auto numeric = [&](const std::string& key) {
+      for (auto& x : in.sims) {
+        auto it = x.params.find(key);
+        if (it == x.params.end()) continue;
+        char* end = nullptr;
+        std::strtod(it->second.c_str(), &end);
+        if (it->second.empty() || *end != '\0') return false;
+      }
+      return true;
+    };
+    auto xk = std::find_if(axes.begin(), axes.end(), numeric);
+    if (xk != axes.end()) {
+      std::string series;
+      for (auto& a : axes)
+        if (a != *xk) {
+          series = a;
+          break;
+        }
+      out.push_back({"sweep", svg_line_chart(sweep_plot(in.sims, *xk, series, "gpu_hours", src))});
+    }
   }
   return out;
 }

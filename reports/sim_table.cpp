@@ -129,6 +129,7 @@ StackedBars step_breakdown_plot(const std::vector<SimScenario>& s, const std::st
   c.caption = source;
   c.parts = {"compute", "exposed communication", "pipeline bubble", "other"};
   for (auto& x : s) {
+    if (!x.compute_s) continue;  // sweep points carry only the step total
     c.bars.push_back(x.name);
     c.values.push_back({x.compute_s.value_or(0), x.exposed_comm_s.value_or(0), x.bubble_s.value_or(0), x.other_s.value_or(0)});
   }

@@ -33,6 +33,7 @@ std::string num(double v) {
 struct Frame {
   double w = 760, h = 440;
   double left = 70, right = 20, top = 50, bottom = 110;
+  double label_extra = 0;  // room taken by rotated x labels
   double plot_w() const { return w - left - right; }
   double plot_h() const { return h - top - bottom; }
 };
@@ -99,7 +100,7 @@ void fit_legend(Frame& f, const std::vector<std::string>& names) {
 // Legend in rows under the x labels.
 std::string legend(const Frame& f, const std::vector<std::string>& names, bool lines) {
   std::string o;
-  double x = f.left, y = f.top + f.plot_h() + 66;
+  double x = f.left, y = f.top + f.plot_h() + 66 + f.label_extra;
   for (size_t i = 0; i < names.size(); ++i) {
     double wtext = legend_width(names[i]);
     if (x + wtext > f.w - 10 && x > f.left) {
@@ -115,6 +116,29 @@ std::string legend(const Frame& f, const std::vector<std::string>& names, bool l
     x += wtext;
   }
   return o;
+}
+
+// An x-axis label centred under x; rotated when the labels do not fit their slots (the frame
+// grows to make room: see fit_x_labels).
+std::string x_label(const Frame& f, double x, const std::string& text, bool rotate) {
+  double y = f.top + f.plot_h() + 18;
+  if (!rotate) return fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", x, y, html_escape(text));
+  return fmt::format("<text x=\"{0:.1f}\" y=\"{1:.1f}\" text-anchor=\"end\" transform=\"rotate(-30 {0:.1f} {1:.1f})\">{2}</text>\n",
+                     x + 4, y - 4, html_escape(text));
+}
+
+// True when the labels need rotating; then grows the bottom margin (and the frame) to fit.
+bool fit_x_labels(Frame& f, const std::vector<std::string>& labels) {
+  if (labels.empty()) return false;
+  double slot = f.plot_w() / static_cast<double>(labels.size());
+  size_t longest = 0;
+  for (auto& l : labels) longest = std::max(longest, l.size());
+  if (7.0 * static_cast<double>(longest) <= slot * 0.95) return false;
+  double extra = std::min(160.0, 7.0 * static_cast<double>(longest) * 0.5);  // sin 30 deg
+  f.h += extra;
+  f.bottom += extra;
+  f.label_extra = extra;
+  return true;
 }
 
 }  // namespace
@@ -146,6 +170,7 @@ std::string svg_bar_chart(const BarChart& c) {
     for (auto& s : c.series) names.push_back(s.name);
     fit_legend(f, names);
   }
+  bool rotate = fit_x_labels(f, c.categories);
   double vmax = 0;
   for (auto& s : c.series) {
     for (auto& v : s.values) if (v) vmax = std::max(vmax, *v);
@@ -179,8 +204,7 @@ std::string svg_bar_chart(const BarChart& c) {
             cx, y1, y2, cx - 4, cx + 4);
       }
     }
-    o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", gx + group_w * 0.4,
-                     f.top + f.plot_h() + 18, html_escape(c.categories[k]));
+    o += x_label(f, gx + group_w * 0.4, c.categories[k], rotate);
   }
   std::vector<std::string> names;
   for (auto& s : c.series) names.push_back(s.name);
@@ -192,6 +216,7 @@ std::string svg_bar_chart(const BarChart& c) {
 std::string svg_stacked_bars(const StackedBars& c) {
   Frame f;
   fit_legend(f, c.parts);
+  bool rotate = fit_x_labels(f, c.bars);
   double vmax = 0;
   for (auto& b : c.values) {
     double s = 0;
@@ -220,8 +245,7 @@ std::string svg_stacked_bars(const StackedBars& c) {
     }
     o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"11\">{}</text>\n", x + bw / 2,
                      ymap(acc) - 4, num(acc));
-    o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", x + bw / 2,
-                     f.top + f.plot_h() + 18, html_escape(c.bars[b]));
+    o += x_label(f, x + bw / 2, c.bars[b], rotate);
   }
   o += legend(f, c.parts, false);
   o += caption(f, c.caption);
