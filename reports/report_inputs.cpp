@@ -9,6 +9,7 @@
 #include "reports/h5_file.hpp"
 #include "reports/score_table.hpp"
 #include "reports/sim_read.hpp"
+#include "reports/svg_heatmap.hpp"
 
 namespace dsv3::reports {
 
@@ -69,7 +70,24 @@ std::vector<Figure> report_figures(const ReportInputs& in) {
     for (auto& s : in.sims)
       if (std::find(files.begin(), files.end(), s.file) == files.end()) files.push_back(s.file);
     std::string src = fmt::format("Source: dsv3 simulate ({})", fmt::join(files, ", "));
-    out.push_back({"step_breakdown", svg_stacked_bars(step_breakdown_plot(in.sims, src))});
+    if (std::any_of(in.sims.begin(), in.sims.end(), [](auto& x) { return x.compute_s.has_value(); }))
+      out.push_back({"step_breakdown", svg_stacked_bars(step_breakdown_plot(in.sims, src))});
+    int n_maps = 0;
+    for (auto& x : in.sims) {
+      if (x.gpu_load.empty()) continue;
+      Heatmap h;
+      h.title = fmt::format("Expert load per GPU and MoE layer: {}", x.name);
+      h.x_label = "GPU (EP rank)";
+      h.y_label = "MoE layer";
+      h.value_label = "token-expert pairs";
+      h.center_on_mean = true;
+      h.values = x.gpu_load;
+      h.row_names = x.load_layers;
+      h.caption = fmt::format("Source: dsv3 simulate ({}), /routing group{}{}", x.file,
+                              x.routing.empty() ? "" : "; routing: " + x.routing,
+                              x.imbalance ? fmt::format("; mean max/mean GPU load {:.3f}", *x.imbalance) : "");
+      out.push_back({n_maps++ ? fmt::format("expert_load_{}", n_maps) : "expert_load", heatmap_svg(h)});
+    }
     // Sweep chart: x = the first swept key whose values are all numbers; lines = another swept key.
     auto axes = sweep_axes(in.sims);
     auto numeric = [&](const std::string& key) {

@@ -52,6 +52,16 @@ SimScenario read_single(hid_t f, const std::filesystem::path& file) {
       if (mean > 0) s.imbalance = *std::max_element(rows.begin(), rows.end()) / mean;
     }
   }
+  if (h5::exists(f, "routing/gpu_load")) {
+    auto g = h5::open_group(f, "routing");
+    size_t rows = 0, cols = 0;
+    auto m = h5::read_matrix(g.id(), "gpu_load", rows, cols);
+    for (size_t r = 0; r < rows; ++r) s.gpu_load.emplace_back(m.begin() + static_cast<long>(r * cols), m.begin() + static_cast<long>((r + 1) * cols));
+    if (h5::exists(g.id(), "layers"))
+      for (auto l : h5::read_ints(g.id(), "layers")) s.load_layers.push_back(std::to_string(l));
+    s.routing = h5::attr_str_or(g.id(), "routing", "");
+    if (auto imb = h5::attr_double_opt(g.id(), "mean_imbalance")) s.imbalance = *imb;
+  }
   if (!s.gpu_hours || !s.usd)
     throw InputError(fmt::format("{}: missing attributes /cost total_gpu_hours or total_usd", file.string()));
   return s;

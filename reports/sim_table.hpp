@@ -20,6 +20,11 @@ struct SimScenario {
   std::optional<double> step_time_s, compute_s, exposed_comm_s, bubble_s, other_s;
   std::optional<double> memory_per_gpu_gib, imbalance;
   std::string gpu;                            // hardware name
+  // Expert load from the /routing group, when the file has one: tokens computed per GPU
+  // (EP rank) for each sampled MoE layer.
+  std::vector<std::vector<double>> gpu_load;  // [layer][EP rank]
+  std::vector<std::string> load_layers;       // MoE-layer index of each row
+  std::string routing;                        // routing model description
 };
 
 Table sim_table(const std::vector<SimScenario>& s, const std::string& source);

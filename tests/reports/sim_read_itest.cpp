@@ -7,6 +7,10 @@
 #include "model/errors.hpp"
 #include "reports/h5_file.hpp"
 #include "reports/sim_read.hpp"
+#include "sim/routing/popularity.hpp"
+#include "sim/routing/routing_h5.hpp"
+#include <yaml-cpp/yaml.h>
+#include "model/config.hpp"
 #include "support/test_support.hpp"
 
 using namespace dsv3::reports;
@@ -110,4 +114,35 @@ TEST(SimRead, CliTableAndPlotsFromSimulationFiles) {
   auto bad = dsv3::test::run_dsv3({"report", "table", (tmp / "x.h5").string()});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("x.h5: missing attributes /cost"), std::string::npos) << bad.err;
+}
+
+TEST(SimRead, ExpertLoadHeatmapFromTheRoutingGroup) {
+  // A real /routing group, written by the routing simulator's own writer.
+  namespace routing = dsv3::sim::routing;
+  routing::MoeRoutingSetup setup;
+  setup.config = dsv3::model::ModelConfig::deepseek_v3();
+  setup.ep_gpus = 16;
+  setup.tokens_per_gpu = 128;
+  setup.spec = routing::RoutingSpec::from_yaml(YAML::Load("{model: dirichlet, alpha: 0.5, layers_sampled: 4}"), "test");
+  auto r = routing::simulate_moe_routing(setup, routing::LinkModel::load(), routing::roofline_grouped_gemm(7168, 2048, 1346));
+  dsv3::test::TempDir tmp;
+  write_single(tmp / "a.h5", "dirichlet-0.5", 12.0);
+  {
+    auto f = h5::open_file(tmp / "a.h5", true);
+    routing::write_routing_group(f.id(), r);
+  }
+  auto s = read_simulation(tmp / "a.h5");
+  ASSERT_EQ(s[0].gpu_load.size(), 4u);
+  ASSERT_EQ(s[0].gpu_load[0].size(), 16u);
+  EXPECT_DOUBLE_EQ(*s[0].imbalance, r.mean_imbalance);
+  auto dir = tmp / "fig";
+  auto p = dsv3::test::run_dsv3({"report", "plot", (tmp / "a.h5").string(), "--out-dir", dir.string()});
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  auto svg = dsv3::test::read_file(dir / "expert_load.svg");
+  EXPECT_NE(svg.find("GPU (EP rank)"), std::string::npos);
+  EXPECT_NE(svg.find("MoE layer"), std::string::npos);
+  EXPECT_NE(svg.find("Source: dsv3 simulate (a.h5)"), std::string::npos);
+  if (auto keep = std::getenv("DSV3_PLOT_DIR"))
+    if (fs::exists(dir / "expert_load.png"))
+      fs::copy_file(dir / "expert_load.png", fs::path(keep) / "expert_load.png", fs::copy_options::overwrite_existing);
 }
