@@ -105,6 +105,8 @@ const std::map<std::string, KeyDef>& top_keys() {
                              [](Scenario& s, auto& o, auto& k, auto& v) { s.parallel.comm_sms = integer(o, k, v, 0); }}},
       {"parallel.schedule", {"pipeline schedule: dualpipe, 1f1b or zb1p",
                              [](Scenario& s, auto& o, auto& k, auto& v) { s.parallel.schedule = schedule(o, k, v); }}},
+      {"parallel.dp", {"data-parallel degree; when given, the cluster is PP x TP x CP x DP GPUs (it replaces hardware.gpus)",
+                       [](Scenario& s, auto& o, auto& k, auto& v) { s.parallel.dp = integer(o, k, v, 1); }}},
       {"parallel.micro_batch", {"sequences per micro-batch",
                                 [](Scenario& s, auto& o, auto& k, auto& v) { s.parallel.micro_batch = integer(o, k, v, 1); }}},
       {"overlap.dp_comm", {"bubble: DP gradient reduce-scatter and parameter all-gather run in the pipeline bubbles; none: exposed",

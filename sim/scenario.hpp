@@ -23,6 +23,7 @@ struct ParallelPlan {
   int64_t comm_sms = 0;         // SMs held by the all-to-all kernels
   Schedule schedule = Schedule::OneFOneB;
   int64_t micro_batch = 1;      // sequences per micro-batch
+  int64_t dp = 0;               // 0: derived from hardware.gpus; else the cluster is PP x TP x CP x DP GPUs
 };
 
 // Per-phase overrides of the parallel plan.

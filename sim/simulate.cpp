@@ -89,8 +89,17 @@ std::vector<CalibConstant> SimResult::constants() const {
   return out;
 }
 
-SimResult simulate(const Scenario& s) {
+SimResult simulate(const Scenario& scenario_in) {
   SimResult res;
+  Scenario s = scenario_in;
+  if (s.parallel.dp > 0) {
+    int64_t g = s.parallel.dp * s.parallel.pp * s.parallel.tp * s.parallel.cp;
+    if (g != s.gpus)
+      res.notes.push_back(fmt::format("parallel.dp={} sets the cluster to PP {} x TP {} x CP {} x DP {} = {} GPUs (hardware.gpus "
+                                      "was {})",
+                                      s.parallel.dp, s.parallel.pp, s.parallel.tp, s.parallel.cp, s.parallel.dp, g, s.gpus));
+    s.gpus = g;
+  }
   res.scenario = s;
   auto cfg = config_for(s.model_config);
   res.model_source = cfg->source;

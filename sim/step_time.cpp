@@ -260,8 +260,10 @@ StepResult step_time(const StepInputs& in, int64_t C) {
       StageTimes b = times(stages[static_cast<size_t>(held[1])]);
       const int64_t h = std::min(r, R - 1 - r);
       const int64_t half = R / 2;
+      // Step counts of dualpipe.py for this rank (h = its distance to the nearer end).
       int64_t n1 = 2 * (half - h - 1), n2 = h + 1, n3 = half - h - 1, n4 = C / 2 - R + h + 1, n5 = half - h - 1,
-              n6 = h + 1, n7 = half - h - 1, n8 = 2 * (h + 1);
+              n6 = h + 1, n7 = half - h - 1, n8 = h + 1;
+      const double h6 = 0.5 * static_cast<double>(n6);  // step 6: first half full backward, second half zero-bubble
       auto alone = [&](double comp, double t, double& bucket, double count) {
         compute += comp * count;
         own += t * count;
@@ -270,10 +272,11 @@ StepResult step_time(const StepInputs& in, int64_t C) {
       if (n4 >= 0) {
         alone(a.F, a.Fa(), s.warmup_f_s, static_cast<double>(n1 + n2));
         alone(b.F, b.Fa(), s.warmup_f_s, static_cast<double>(n2 + n3));
-        alone(b.B, b.Bz(), s.alone_b_s, static_cast<double>(n3 + n6));
+        alone(b.B, b.Bz(), s.alone_b_s, static_cast<double>(n3) + h6);
         alone(b.W, b.W, s.alone_w_s, static_cast<double>(n3));
-        alone(b.B + b.W, b.Bf(), s.alone_b_s, static_cast<double>(n5));
-        alone(a.B, a.Bz(), s.alone_b_s, static_cast<double>(n6 + n7));
+        alone(b.B + b.W, b.Bf(), s.alone_b_s, static_cast<double>(n5) + h6);
+        alone(a.B, a.Bz(), s.alone_b_s, h6 + static_cast<double>(n7));
+        alone(a.B + a.W, a.Bf(), s.alone_b_s, h6);
         alone(0.5 * (a.W + b.W), 0.5 * (a.W + b.W), s.alone_w_s, static_cast<double>(n7 + n8));
         double p = 0;
         for (int64_t i = 0; i < n4; ++i) {
