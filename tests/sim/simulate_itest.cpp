@@ -36,12 +36,12 @@ TEST(SimulateCli, JsonFollowsTheContract) {
 
 TEST(SimulateCli, SweepsRunOverPlanAndPrecision) {
   auto r = run_dsv3({"simulate", "--format", "csv", "--set", "memory.check=false", "--sweep", "parallel.pp=8,16",
-                     "--sweep", "parallel.ep=32,64", "--sweep", "hardware.gpus=1024,2048", "--sweep",
+                     "--sweep", "parallel.ep=32,64", "--sweep", "parallel.dp=64,128", "--sweep",
                      "parallel.micro_batch=1,2", "--sweep", "precision=fp8,bf16"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // Header + 32 points.
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 33) << r.out;
-  EXPECT_NE(r.out.find("parallel.pp,parallel.ep,hardware.gpus,parallel.micro_batch,precision,step_time_s"), std::string::npos)
+  EXPECT_NE(r.out.find("parallel.pp,parallel.ep,parallel.dp,parallel.micro_batch,precision,step_time_s"), std::string::npos)
       << r.out;
   auto t = run_dsv3({"simulate", "--sweep", "parallel.ep=32,48,64"});
   ASSERT_EQ(t.exit_code, 0) << t.err;

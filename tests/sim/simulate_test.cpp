@@ -89,6 +89,13 @@ TEST(Simulate, HalvingGpusRoughlyDoublesDays) {
   EXPECT_NEAR(half.pretrain_gpu_hours / base().pretrain_gpu_hours, 1.0, 0.15);
 }
 
+TEST(Simulate, DataParallelDegreeSetsTheClusterSize) {
+  SimResult r = run({"parallel.dp=64"});
+  EXPECT_EQ(r.scenario.gpus, 64 * 16);
+  EXPECT_EQ(r.phases[0].plan.dp, 64);
+  EXPECT_FALSE(r.notes.empty());
+}
+
 TEST(Simulate, ImpossiblePlansAreInputErrors) {
   for (const char* bad : {"parallel.ep=48", "parallel.pp=5", "parallel.pp=2", "parallel.tp=16", "hardware.gpus=1000"})
     EXPECT_THROW(run({bad}), dsv3::InputError) << bad;
