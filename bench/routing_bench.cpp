@@ -8,6 +8,9 @@
 #include <vector>
 
 #include "model/moe_gate.hpp"
+#include "sim/routing/popularity.hpp"
+#include "sim/routing/router.hpp"
+#include "sim/routing/traffic.hpp"
 
 namespace {
 
@@ -65,6 +68,29 @@ void BM_Gate1MTokensFromScores(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kTokens);
 }
 BENCHMARK(BM_Gate1MTokensFromScores)->Arg(2048)->Arg(16384)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
+
+// One MoE layer of the simulator at EP64: 4096 tokens per GPU (262144 tokens) drawn from a Zipf
+// popularity (Gumbel-top-k logits), routed by the gate, then the two-hop all-to-all traffic.
+void BM_RouteAndTrafficOneLayerEP64(benchmark::State& state) {
+  namespace routing = dsv3::sim::routing;
+  const GateParams p = v3_gate();
+  routing::RoutingSpec spec;
+  spec.model = routing::PopularityKind::Zipf;
+  const routing::PopularityModel pop(spec, 1, 256);
+  const auto popularity = pop.at(0);
+  const auto pl = routing::Placement::contiguous(256, 64, 8);
+  const int64_t T = 64 * 4096;
+  std::vector<int32_t> experts;
+  uint64_t stream = 0;
+  for (auto _ : state) {
+    routing::route_tokens(p, popularity, {}, ++stream, T, experts);
+    const auto tr = routing::build_traffic(pl, experts.data(), T, 8, 4096, routing::TrafficBytes{},
+                                           routing::A2aPath::TwoHop);
+    benchmark::DoNotOptimize(tr.dispatch.ib_out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * T);
+}
+BENCHMARK(BM_RouteAndTrafficOneLayerEP64)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
 
 }  // namespace
 

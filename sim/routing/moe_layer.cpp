@@ -82,6 +82,7 @@ MoeRoutingResult simulate_moe_routing(const MoeRoutingSetup& s, const LinkModel&
   out.ep = G;
   out.gpus_per_node = s.gpus_per_node;
   out.tokens_per_gpu = s.tokens_per_gpu;
+  out.hidden = c.hidden_size;
   const PopularityModel pop(s.spec, n_moe, E);
   const int64_t T = s.tokens_per_gpu * G;
   TrafficBytes bytes;

@@ -60,7 +60,7 @@ struct MoeRoutingResult {
   std::vector<Constant> calibration;    // the link model's constants
   std::string routing;                  // RoutingSpec::describe()
   int ep = 0, gpus_per_node = 0;
-  int64_t tokens_per_gpu = 0;
+  int64_t tokens_per_gpu = 0, hidden = 0;
   // The sampled layer whose time is the median: the representative layer handed to the step model.
   int median_layer_index() const;
 };

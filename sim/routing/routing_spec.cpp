@@ -80,12 +80,15 @@ void RoutingSpec::set(const std::string& key, const std::string& v, const std::s
     eplb_policy = v;
   } else if (key == "layers_sampled") {
     layers_sampled = parse_int(v, where, key);
+  } else if (key == "tokens_per_gpu_cap") {
+    tokens_per_gpu_cap = parse_int(v, where, key);
+    if (tokens_per_gpu_cap < 1) throw InputError(fmt::format("{}: routing.tokens_per_gpu_cap: must be at least 1", where));
   } else if (key == "seed") {
     seed = static_cast<uint64_t>(parse_int(v, where, key));
   } else {
     throw InputError(fmt::format(
         "{}: routing.{}: unknown key (known: model, s, alpha, drift_sigma, drift_base, load_file, bias_gamma, "
-        "bias_steps, eplb_redundant_experts, eplb_policy, layers_sampled, seed)",
+        "bias_steps, eplb_redundant_experts, eplb_policy, layers_sampled, tokens_per_gpu_cap, seed)",
         where, key));
   }
 }

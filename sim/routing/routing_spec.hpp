@@ -13,7 +13,9 @@
 //   bias_steps              steps of the bias controller run before the measured step  default 0
 //   eplb_redundant_experts  redundant expert slots placed by EPLB (0: none)            default 0
 //   eplb_policy             auto | hierarchical | global                               default auto
-//   layers_sampled          MoE layers routed per step (evenly spaced; 0 = all)        default 0
+//   layers_sampled          MoE layers routed (evenly spaced; 0 = all)                 default 8
+//   tokens_per_gpu_cap      in simulate, tokens per GPU routed per layer at most; larger
+//                           micro-batches scale the counts (sampling noise of the cap)  default 4096
 //   seed                    random seed                                                default 1
 #include <cstdint>
 #include <string>
@@ -37,7 +39,8 @@ struct RoutingSpec {
   int bias_steps = 0;
   int eplb_redundant_experts = 0;
   std::string eplb_policy = "auto";
-  int layers_sampled = 0;
+  int layers_sampled = 8;
+  int64_t tokens_per_gpu_cap = 4096;
   uint64_t seed = 1;
 
   // Parses the section. `where` names the file (and section) in error messages; relative
