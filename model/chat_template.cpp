@@ -156,10 +156,9 @@ std::vector<ChatMessage> chat_messages_from_json(const nlohmann::json& j, const 
         std::string f = fmt::format("tool_calls[{}]", k);
         if (!c.is_object()) fail(f, "expected an object");
         ToolCall t;
-        if (auto ty = c.find("type"); ty != c.end()) {
-          if (!ty->is_string()) fail(f + ".type", "expected a string");
-          t.type = ty->get<std::string>();
-        }
+        auto ty = c.find("type");  // the template writes it; transformers fails without it
+        if (ty == c.end() || !ty->is_string()) fail(f + ".type", "missing or not a string (e.g. \"function\")");
+        t.type = ty->get<std::string>();
         auto fn = c.find("function");
         if (fn == c.end() || !fn->is_object()) fail(f + ".function", "missing or not an object");
         auto name = fn->find("name");

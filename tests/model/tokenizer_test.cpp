@@ -67,6 +67,22 @@ TEST(Tokenizer, DecodeRoundTripAndSkipSpecial) {
   EXPECT_THROW(tok().decode(ids({-1})), InputError);
 }
 
+TEST(Tokenizer, BatchOnManyThreadsEqualsOneByOne) {
+  std::string text = dsv3::test::read_file(dsv3::test::benchmarks_dir() / "gsm8k" / "test.jsonl").substr(0, 300000);
+  std::vector<std::string_view> docs;
+  for (size_t s = 0; s < text.size();) {
+    size_t e = text.find('\n', s);
+    e = e == std::string::npos ? text.size() : e + 1;
+    docs.emplace_back(text.data() + s, e - s);
+    s = e;
+  }
+  auto batch = tok().encode_batch(docs, true, 4);
+  ASSERT_EQ(batch.size(), docs.size());
+  for (size_t i = 0; i < docs.size(); ++i) ASSERT_EQ(batch[i], tok().encode(docs[i], true)) << "doc " << i;
+  std::vector<std::string_view> bad = {"ok", std::string_view("\xff", 1)};
+  EXPECT_THROW(tok().encode_batch(bad, false, 2), InputError);
+}
+
 TEST(Tokenizer, InvalidUtf8IsAnInputError) {
   EXPECT_THROW(tok().encode(std::string("ab\xff", 3)), InputError);
   EXPECT_THROW(tok().encode(std::string("\xe4\xbd", 2)), InputError);
