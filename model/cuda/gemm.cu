@@ -1,0 +1,220 @@
+#include "model/cuda/gemm.hpp"
+
+#include <stdexcept>
+#include <string>
+
+#include "model/cuda/cuda_check.hpp"
+
+namespace dsv3::model::cuda {
+
+constexpr int kCandidates = 8;
+
+struct Gemm::Plan {
+  cublasLtMatmulDesc_t op = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+  cublasLtMatmulAlgo_t algos[kCandidates];
+  int n_algos = 0;
+  int chosen = 0;
+  bool tuned = false;
+  Kind kind{};
+  int64_t M = 0, N = 0, K = 0, ldd = 0;
+  size_t out_size = 2;
+  ~Plan() {
+    if (a) cublasLtMatrixLayoutDestroy(a);
+    if (b) cublasLtMatrixLayoutDestroy(b);
+    if (c) cublasLtMatrixLayoutDestroy(c);
+    if (op) cublasLtMatmulDescDestroy(op);
+  }
+};
+
+Gemm::Gemm() {
+  DSV3_CUBLAS_CHECK(cublasLtCreate(&handle_));
+  workspace_bytes_ = size_t{32} << 20;
+  DSV3_CUDA_CHECK(cudaMalloc(&workspace_, workspace_bytes_));
+}
+
+Gemm::~Gemm() {
+  plans_.clear();
+  if (pad_x_) cudaFree(pad_x_);
+  if (pad_d_) cudaFree(pad_d_);
+  if (tune_d_) cudaFree(tune_d_);
+  if (workspace_) cudaFree(workspace_);
+  if (handle_) cublasLtDestroy(handle_);
+}
+
+int Gemm::cublaslt_version() { return static_cast<int>(cublasLtGetVersion()); }
+
+bool Gemm::block_scaling_supported() {
+  if (cublasLtGetVersion() < 120900) return false;
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess) return false;
+  cudaDeviceProp p{};
+  if (cudaGetDeviceProperties(&p, dev) != cudaSuccess) return false;
+  return p.major == 9 && p.minor == 0;
+}
+
+void Gemm::grow(void*& buf, size_t& have, size_t need) {
+  if (need <= have) return;
+  if (buf) {
+    DSV3_CUDA_CHECK(cudaDeviceSynchronize());
+    DSV3_CUDA_CHECK(cudaFree(buf));
+  }
+  DSV3_CUDA_CHECK(cudaMalloc(&buf, need));
+  have = need;
+}
+
+Gemm::Plan& Gemm::plan(Kind kind, int64_t M, int64_t N, int64_t K, int64_t ldx, int64_t ldd, OutType out, bool beta) {
+  const Key key{static_cast<int>(kind), M, N, K, ldx, ldd, static_cast<int>(out), beta};
+  auto it = plans_.find(key);
+  if (it != plans_.end()) return *it->second;
+  auto p = std::make_unique<Plan>();
+  p->kind = kind;
+  p->M = M;
+  p->N = N;
+  p->K = K;
+  p->ldd = ldd;
+  p->out_size = out == OutType::F32 ? 4 : 2;
+  const bool fp8 = kind != Kind::BF16;
+  const cudaDataType_t in_t = fp8 ? CUDA_R_8F_E4M3 : CUDA_R_16BF;
+  const cudaDataType_t out_t = out == OutType::F32 ? CUDA_R_32F : CUDA_R_16BF;
+  DSV3_CUBLAS_CHECK(cublasLtMatmulDescCreate(&p->op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+  const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+  DSV3_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)));
+  DSV3_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)));
+  if (kind == Kind::FP8_BLOCK) {
+    const cublasLtMatmulMatrixScale_t blk = CUBLASLT_MATMUL_MATRIX_SCALE_BLK128x128_32F;
+    const cublasLtMatmulMatrixScale_t vec = CUBLASLT_MATMUL_MATRIX_SCALE_VEC128_32F;
+    DSV3_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &blk, sizeof(blk)));
+    DSV3_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &vec, sizeof(vec)));
+  }
+  if (kind == Kind::FP8_TENSOR_FAST) {
+    const int8_t fast = 1;
+    DSV3_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fast, sizeof(fast)));
+  }
+  if (fp8) {
+    // The heuristic offers block-scaled kernels only with scale pointers present (seen on cuBLAS
+    // 13.1); the real ones are set at each call.
+    const void* placeholder = workspace_;
+    DSV3_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &placeholder,
+                                                     sizeof(placeholder)));
+    DSV3_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &placeholder,
+                                                     sizeof(placeholder)));
+  }
+  const auto u = [](int64_t v) { return static_cast<uint64_t>(v); };
+  DSV3_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->a, in_t, u(K), u(N), K));
+  DSV3_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->b, in_t, u(K), u(M), ldx));
+  DSV3_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->c, out_t, u(N), u(M), ldd));
+
+  cublasLtMatmulPreference_t pref = nullptr;
+  DSV3_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+  DSV3_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                                                         &workspace_bytes_, sizeof(workspace_bytes_)));
+  cublasLtMatmulHeuristicResult_t res[kCandidates] = {};
+  int n = 0;
+  const cublasStatus_t st =
+      cublasLtMatmulAlgoGetHeuristic(handle_, p->op, p->a, p->b, p->c, p->c, pref, kCandidates, res, &n);
+  cublasLtMatmulPreferenceDestroy(pref);
+  if (st != CUBLAS_STATUS_SUCCESS || n == 0)
+    throw std::runtime_error("cuBLASLt: no algorithm for " + std::string(fp8 ? "FP8" : "BF16") + " GEMM M=" +
+                             std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K) + " (status " +
+                             std::to_string(static_cast<int>(st)) + ")");
+  for (int i = 0; i < n; ++i) p->algos[i] = res[i].algo;
+  p->n_algos = n;
+  auto& ref = *p;
+  plans_.emplace(key, std::move(p));
+  return ref;
+}
+
+void Gemm::matmul(Plan& p, int algo, const void* W, const void* X, void* D, const float* w_scale, const float* x_scale,
+                  float beta, cudaStream_t stream) {
+  if (p.kind != Kind::BF16) {
+    DSV3_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &w_scale, sizeof(w_scale)));
+    DSV3_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &x_scale, sizeof(x_scale)));
+  }
+  const float alpha = 1.0f;
+  DSV3_CUBLAS_CHECK(cublasLtMatmul(handle_, p.op, &alpha, W, p.a, X, p.b, &beta, D, p.c, D, p.c, &p.algos[algo],
+                                   workspace_, workspace_bytes_, stream));
+}
+
+void Gemm::tune(Plan& p, const void* W, const void* X, const float* w_scale, const float* x_scale,
+                cudaStream_t stream) {
+  p.tuned = true;
+  cudaStreamCaptureStatus cap = cudaStreamCaptureStatusNone;
+  DSV3_CUDA_CHECK(cudaStreamIsCapturing(stream, &cap));
+  if (!autotune_ || p.n_algos < 2 || cap != cudaStreamCaptureStatusNone) return;
+  grow(tune_d_, tune_d_bytes_, static_cast<size_t>(p.M) * p.ldd * p.out_size);
+  cudaEvent_t e0, e1;
+  DSV3_CUDA_CHECK(cudaEventCreate(&e0));
+  DSV3_CUDA_CHECK(cudaEventCreate(&e1));
+  float best = 1e30f;
+  for (int i = 0; i < p.n_algos; ++i) {
+    try {
+      matmul(p, i, W, X, tune_d_, w_scale, x_scale, 0.f, stream);
+      DSV3_CUDA_CHECK(cudaEventRecord(e0, stream));
+      for (int r = 0; r < 5; ++r) matmul(p, i, W, X, tune_d_, w_scale, x_scale, 0.f, stream);
+      DSV3_CUDA_CHECK(cudaEventRecord(e1, stream));
+      DSV3_CUDA_CHECK(cudaEventSynchronize(e1));
+      float ms = 0;
+      DSV3_CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+      if (ms < best) {
+        best = ms;
+        p.chosen = i;
+      }
+    } catch (const std::runtime_error&) {
+      // A candidate that fails to launch is skipped.
+    }
+  }
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
+}
+
+void Gemm::run(Plan& p, const void* W, const void* X, void* D, const float* w_scale, const float* x_scale, float beta,
+               cudaStream_t stream) {
+  if (!p.tuned) tune(p, W, X, w_scale, x_scale, stream);
+  matmul(p, p.chosen, W, X, D, w_scale, x_scale, beta, stream);
+}
+
+void Gemm::bf16(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void* D, int64_t ldd, OutType out,
+                int64_t M, int64_t N, int64_t K, float beta, cudaStream_t stream) {
+  if (M == 0) return;
+  run(plan(Kind::BF16, M, N, K, ldx, ldd, out, beta != 0.0f), W, X, D, nullptr, nullptr, beta, stream);
+}
+
+void Gemm::fp8_block(const __nv_fp8_e4m3* Xq, const float* x_scales, const __nv_fp8_e4m3* Wq, const float* w_scales,
+                     __nv_bfloat16* D, int64_t ldd, int64_t M, int64_t N, int64_t K, float beta, cudaStream_t stream) {
+  if (K % 512 != 0)
+    throw std::invalid_argument("fp8_block: K must be a multiple of 512 (K/128 scale blocks a multiple of 4), got " +
+                                std::to_string(K));
+  if (M == 0) return;
+  if (!block_scaling_supported())
+    throw std::runtime_error("FP8 block-scaled GEMM needs cuBLASLt >= 12.9 on a compute-capability-9.0 GPU (have " +
+                             std::to_string(cublaslt_version()) + ")");
+  const int64_t Mp = (M + 3) / 4 * 4;
+  if (Mp == M) {
+    run(plan(Kind::FP8_BLOCK, M, N, K, K, ldd, OutType::BF16, beta != 0.0f), Wq, Xq, D, w_scales, x_scales, beta,
+        stream);
+    return;
+  }
+  // M not a multiple of 4: a zero-padded copy of X (the scales are already laid out for Mp rows),
+  // the product into a padded output, then the M real rows into D.
+  grow(pad_x_, pad_x_bytes_, static_cast<size_t>(Mp) * K);
+  grow(pad_d_, pad_d_bytes_, static_cast<size_t>(Mp) * N * sizeof(__nv_bfloat16));
+  DSV3_CUDA_CHECK(cudaMemcpyAsync(pad_x_, Xq, static_cast<size_t>(M) * K, cudaMemcpyDeviceToDevice, stream));
+  DSV3_CUDA_CHECK(cudaMemsetAsync(static_cast<char*>(pad_x_) + M * K, 0, static_cast<size_t>(Mp - M) * K, stream));
+  const size_t row = static_cast<size_t>(N) * sizeof(__nv_bfloat16), ld = static_cast<size_t>(ldd) * sizeof(__nv_bfloat16);
+  if (beta != 0.0f)
+    DSV3_CUDA_CHECK(cudaMemcpy2DAsync(pad_d_, row, D, ld, row, static_cast<size_t>(M), cudaMemcpyDeviceToDevice, stream));
+  run(plan(Kind::FP8_BLOCK, Mp, N, K, K, N, OutType::BF16, beta != 0.0f), Wq, pad_x_, pad_d_, w_scales, x_scales, beta,
+      stream);
+  DSV3_CUDA_CHECK(cudaMemcpy2DAsync(D, ld, pad_d_, row, row, static_cast<size_t>(M), cudaMemcpyDeviceToDevice, stream));
+}
+
+void Gemm::fp8_tensor(const __nv_fp8_e4m3* Xq, const float* x_scale, const __nv_fp8_e4m3* Wq, const float* w_scale,
+                      __nv_bfloat16* D, int64_t ldd, int64_t M, int64_t N, int64_t K, bool fast_accum,
+                      cudaStream_t stream) {
+  if (M == 0) return;
+  run(plan(fast_accum ? Kind::FP8_TENSOR_FAST : Kind::FP8_TENSOR, M, N, K, K, ldd, OutType::BF16, false), Wq, Xq, D,
+      w_scale, x_scale, 0.0f, stream);
+}
+
+}  // namespace dsv3::model::cuda
