@@ -19,6 +19,7 @@ struct Gemm::Plan {
   Kind kind{};
   int64_t M = 0, N = 0, K = 0, ldd = 0;
   size_t out_size = 2;
+  size_t tune_bytes = 0;  // what the output spans (autotuning writes a scratch copy)
   ~Plan() {
     if (a) cublasLtMatrixLayoutDestroy(a);
     if (b) cublasLtMatrixLayoutDestroy(b);
@@ -64,7 +65,22 @@ void Gemm::grow(void*& buf, size_t& have, size_t need) {
 }
 
 Gemm::Plan& Gemm::plan(Kind kind, int64_t M, int64_t N, int64_t K, int64_t ldx, int64_t ldd, OutType out, bool beta) {
-  const Key key{static_cast<int>(kind), M, N, K, ldx, ldd, static_cast<int>(out), beta};
+  Spec s;
+  s.kind = kind;
+  s.M = M;
+  s.N = N;
+  s.K = K;
+  s.ldx = ldx;
+  s.ldd = ldd;
+  s.out = out;
+  s.beta = beta;
+  return plan(s);
+}
+
+Gemm::Plan& Gemm::plan(const Spec& key) {
+  const Kind kind = key.kind;
+  const int64_t M = key.M, N = key.N, K = key.K, ldx = key.ldx, ldd = key.ldd;
+  const OutType out = key.out;
   auto it = plans_.find(key);
   if (it != plans_.end()) return *it->second;
   auto p = std::make_unique<Plan>();
@@ -78,7 +94,7 @@ Gemm::Plan& Gemm::plan(Kind kind, int64_t M, int64_t N, int64_t K, int64_t ldx, 
   const cudaDataType_t in_t = fp8 ? CUDA_R_8F_E4M3 : CUDA_R_16BF;
   const cudaDataType_t out_t = out == OutType::F32 ? CUDA_R_32F : CUDA_R_16BF;
   DSV3_CUBLAS_CHECK(cublasLtMatmulDescCreate(&p->op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
-  const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+  const cublasOperation_t ta = key.w_nk ? CUBLAS_OP_T : CUBLAS_OP_N, tb = CUBLAS_OP_N;
   DSV3_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)));
   DSV3_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)));
   if (kind == Kind::FP8_BLOCK) {
@@ -101,9 +117,22 @@ Gemm::Plan& Gemm::plan(Kind kind, int64_t M, int64_t N, int64_t K, int64_t ldx, 
                                                      sizeof(placeholder)));
   }
   const auto u = [](int64_t v) { return static_cast<uint64_t>(v); };
-  DSV3_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->a, in_t, u(K), u(N), K));
+  if (key.w_nk)
+    DSV3_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->a, in_t, u(K), u(N), key.ldw ? key.ldw : K));
+  else
+    DSV3_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->a, in_t, u(N), u(K), key.ldw ? key.ldw : N));
   DSV3_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->b, in_t, u(K), u(M), ldx));
   DSV3_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->c, out_t, u(N), u(M), ldd));
+  if (key.batch > 1) {
+    const int32_t count = static_cast<int32_t>(key.batch);
+    const int64_t strides[3] = {key.sw, key.sx, key.sd};
+    cublasLtMatrixLayout_t layouts[3] = {p->a, p->b, p->c};
+    for (int i = 0; i < 3; ++i) {
+      DSV3_CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(layouts[i], CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count)));
+      DSV3_CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(layouts[i], CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET,
+                                                         &strides[i], sizeof(strides[i])));
+    }
+  }
 
   cublasLtMatmulPreference_t pref = nullptr;
   DSV3_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
@@ -118,6 +147,7 @@ Gemm::Plan& Gemm::plan(Kind kind, int64_t M, int64_t N, int64_t K, int64_t ldx, 
     throw std::runtime_error("cuBLASLt: no algorithm for " + std::string(fp8 ? "FP8" : "BF16") + " GEMM M=" +
                              std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K) + " (status " +
                              std::to_string(static_cast<int>(st)) + ")");
+  p->tune_bytes = static_cast<size_t>((key.batch - 1) * key.sd + M * ldd) * p->out_size;
   for (int i = 0; i < n; ++i) p->algos[i] = res[i].algo;
   p->n_algos = n;
   auto& ref = *p;
@@ -142,7 +172,7 @@ void Gemm::tune(Plan& p, const void* W, const void* X, const float* w_scale, con
   cudaStreamCaptureStatus cap = cudaStreamCaptureStatusNone;
   DSV3_CUDA_CHECK(cudaStreamIsCapturing(stream, &cap));
   if (!autotune_ || p.n_algos < 2 || cap != cudaStreamCaptureStatusNone) return;
-  grow(tune_d_, tune_d_bytes_, static_cast<size_t>(p.M) * p.ldd * p.out_size);
+  grow(tune_d_, tune_d_bytes_, p.tune_bytes);
   cudaEvent_t e0, e1;
   DSV3_CUDA_CHECK(cudaEventCreate(&e0));
   DSV3_CUDA_CHECK(cudaEventCreate(&e1));
@@ -178,6 +208,26 @@ void Gemm::bf16(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, voi
                 int64_t M, int64_t N, int64_t K, float beta, cudaStream_t stream) {
   if (M == 0) return;
   run(plan(Kind::BF16, M, N, K, ldx, ldd, out, beta != 0.0f), W, X, D, nullptr, nullptr, beta, stream);
+}
+
+void Gemm::bf16_batched(const __nv_bfloat16* X, int64_t ldx, int64_t sx, const __nv_bfloat16* W, int64_t ldw,
+                        int64_t sw, bool w_nk, __nv_bfloat16* D, int64_t ldd, int64_t sd, int64_t M, int64_t N,
+                        int64_t K, int64_t batch, cudaStream_t stream) {
+  if (M == 0 || batch == 0) return;
+  Spec s;
+  s.kind = Kind::BF16;
+  s.M = M;
+  s.N = N;
+  s.K = K;
+  s.ldx = ldx;
+  s.ldd = ldd;
+  s.ldw = ldw;
+  s.w_nk = w_nk;
+  s.batch = batch;
+  s.sx = sx;
+  s.sw = sw;
+  s.sd = sd;
+  run(plan(s), W, X, D, nullptr, nullptr, 0.f, stream);
 }
 
 void Gemm::fp8_block(const __nv_fp8_e4m3* Xq, const float* x_scales, const __nv_fp8_e4m3* Wq, const float* w_scales,

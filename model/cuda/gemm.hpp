@@ -44,6 +44,13 @@ class Gemm {
   void bf16(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void* D, int64_t ldd, OutType out,
             int64_t M, int64_t N, int64_t K, float beta, cudaStream_t stream);
 
+  // Strided-batched BF16 (the per-head MLA absorptions): for b in [0, batch),
+  // D_b[M, N] = X_b[M, K] · W_b^T when w_nk (W_b stored [N, K], row stride ldw) or X_b · W_b when
+  // !w_nk (W_b stored [K, N], row stride ldw); X_b = X + b * sx, W_b = W + b * sw, D_b = D + b * sd.
+  void bf16_batched(const __nv_bfloat16* X, int64_t ldx, int64_t sx, const __nv_bfloat16* W, int64_t ldw, int64_t sw,
+                    bool w_nk, __nv_bfloat16* D, int64_t ldd, int64_t sd, int64_t M, int64_t N, int64_t K,
+                    int64_t batch, cudaStream_t stream);
+
   // FP8 e4m3 with DeepSeek block scales; D bf16.
   void fp8_block(const __nv_fp8_e4m3* Xq, const float* x_scales, const __nv_fp8_e4m3* Wq, const float* w_scales,
                  __nv_bfloat16* D, int64_t ldd, int64_t M, int64_t N, int64_t K, float beta, cudaStream_t stream);
@@ -56,8 +63,23 @@ class Gemm {
  private:
   enum class Kind { BF16, FP8_BLOCK, FP8_TENSOR, FP8_TENSOR_FAST };
   struct Plan;
-  using Key = std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, int, bool>;
+  struct Spec {
+    Kind kind = Kind::BF16;
+    int64_t M = 0, N = 0, K = 0, ldx = 0, ldd = 0;
+    OutType out = OutType::BF16;
+    bool beta = false;
+    int64_t ldw = 0;  // 0: K (w_nk) / N
+    bool w_nk = true;
+    int64_t batch = 1, sx = 0, sw = 0, sd = 0;
+    auto tie() const {
+      return std::make_tuple(static_cast<int>(kind), M, N, K, ldx, ldd, static_cast<int>(out), beta, ldw, w_nk, batch,
+                             sx, sw, sd);
+    }
+    bool operator<(const Spec& o) const { return tie() < o.tie(); }
+  };
+  using Key = Spec;
   Plan& plan(Kind kind, int64_t M, int64_t N, int64_t K, int64_t ldx, int64_t ldd, OutType out, bool beta);
+  Plan& plan(const Spec& spec);
   void run(Plan& p, const void* W, const void* X, void* D, const float* w_scale, const float* x_scale, float beta,
            cudaStream_t stream);
 

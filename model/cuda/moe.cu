@@ -157,6 +157,92 @@ __global__ void combine_kernel(const __nv_bfloat16* __restrict__ yp, const int32
   }
 }
 
+// Grouped small-batch expert product on CUDA cores: CTA (row block, expert e) computes, for the
+// rows routed to e (segment [offsets[e], offsets[e+1]) of x), y = x · W_e^T over kRowsPerCta output
+// rows, reading W_e once per 8 routed rows. With swiglu, W_e is [2I, K] (gate | up) and the output
+// is act[., i] = silu(gate_i) * up_i for i in the block ([rows, I]); else W_e is [N, K].
+constexpr int kGemvTok = 8, kGemvWarps = 8, kRowsPerWarp = 4, kRowsPerCta = kGemvWarps * kRowsPerWarp;
+
+template <bool kSwiglu>
+__global__ void __launch_bounds__(kGemvWarps * 32) expert_gemv_kernel(const __nv_bfloat16* __restrict__ x,
+                                                                      const int32_t* __restrict__ offsets,
+                                                                      const void* const* __restrict__ w, int64_t n_out,
+                                                                      int64_t K, __nv_bfloat16* __restrict__ y) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  __nv_bfloat16* xs = reinterpret_cast<__nv_bfloat16*>(smem_raw);
+  const int e = blockIdx.y;
+  const int64_t o = offsets[e], m = offsets[e + 1] - o;
+  if (m == 0) return;
+  const __nv_bfloat16* W = static_cast<const __nv_bfloat16*>(w[e]);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t row0 = static_cast<int64_t>(blockIdx.x) * kRowsPerCta + warp * kRowsPerWarp;
+  for (int64_t t0 = 0; t0 < m; t0 += kGemvTok) {
+    const int nt = static_cast<int>(m - t0 < kGemvTok ? m - t0 : kGemvTok);
+    __syncthreads();
+    for (int64_t i = threadIdx.x; i < nt * K / 8; i += blockDim.x) {
+      const int64_t t = i / (K / 8), c = i % (K / 8);
+      reinterpret_cast<int4*>(xs + t * K)[c] = reinterpret_cast<const int4*>(x + (o + t0 + t) * K)[c];
+    }
+    __syncthreads();
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; ++r) {
+      const int64_t row = row0 + r;
+      if (row >= n_out) break;
+      float acc[kSwiglu ? 2 : 1][kGemvTok];
+#pragma unroll
+      for (int h = 0; h < (kSwiglu ? 2 : 1); ++h)
+#pragma unroll
+        for (int t = 0; t < kGemvTok; ++t) acc[h][t] = 0.f;
+#pragma unroll
+      for (int h = 0; h < (kSwiglu ? 2 : 1); ++h) {
+        const __nv_bfloat16* wr = W + (row + h * n_out) * K;
+        for (int64_t c = lane * 8; c < K; c += 32 * 8) {
+          const int4 raw = *reinterpret_cast<const int4*>(wr + c);
+          const __nv_bfloat162* wp = reinterpret_cast<const __nv_bfloat162*>(&raw);
+          float wf[8];
+#pragma unroll
+          for (int j = 0; j < 4; ++j) {
+            const float2 f = __bfloat1622float2(wp[j]);
+            wf[2 * j] = f.x;
+            wf[2 * j + 1] = f.y;
+          }
+#pragma unroll
+          for (int t = 0; t < kGemvTok; ++t) {
+            if (t >= nt) break;
+            const int4 xr = *reinterpret_cast<const int4*>(xs + t * K + c);
+            const __nv_bfloat162* xp = reinterpret_cast<const __nv_bfloat162*>(&xr);
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+              const float2 f = __bfloat1622float2(xp[j]);
+              acc[h][t] += wf[2 * j] * f.x + wf[2 * j + 1] * f.y;
+            }
+          }
+        }
+      }
+#pragma unroll
+      for (int t = 0; t < kGemvTok; ++t) {
+        if (t >= nt) break;
+        float g = acc[0][t];
+        for (int off = 16; off > 0; off /= 2) g += __shfl_xor_sync(0xffffffffu, g, off);
+        float u = 0.f;
+        if (kSwiglu) {
+          u = acc[kSwiglu ? 1 : 0][t];
+          for (int off = 16; off > 0; off /= 2) u += __shfl_xor_sync(0xffffffffu, u, off);
+        }
+        if (lane == 0) {
+          // SwiGLU on the bf16-rounded gate/up values, as the GEMM path computes it.
+          float v = g;
+          if (kSwiglu) {
+            const float gb = __bfloat162float(__float2bfloat16(g)), ub = __bfloat162float(__float2bfloat16(u));
+            v = gb / (1.f + __expf(-gb)) * ub;
+          }
+          y[(o + t0 + t) * n_out + row] = __float2bfloat16(v);
+        }
+      }
+    }
+  }
+}
+
 size_t align_up(size_t n) { return (n + 255) / 256 * 256; }
 
 struct Scratch {
@@ -223,6 +309,28 @@ void moe_routed_experts(Gemm& gemm, const ExpertWeights& w, const __nv_bfloat16*
   DSV3_CUDA_CHECK(cudaGetLastError());
   scatter_kernel<<<static_cast<unsigned>(n), 128, 0, stream>>>(experts, top_k, x, hidden, s.cursor, s.pos, s.xp);
   DSV3_CUDA_CHECK(cudaGetLastError());
+  if (!w.fp8 && w.d_gate_up && w.d_down && n <= kMoeSmallBatchRows && hidden % 8 == 0 && inter % 8 == 0) {
+    // Decode-sized batches: grouped kernels over all experts, no host round trip.
+    const size_t smem_gu = static_cast<size_t>(kGemvTok) * hidden * 2, smem_dn = static_cast<size_t>(kGemvTok) * inter * 2;
+    if (smem_gu > 48 * 1024 || smem_dn > 48 * 1024) {
+      DSV3_CUDA_CHECK(cudaFuncSetAttribute(expert_gemv_kernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                           static_cast<int>(smem_gu)));
+      DSV3_CUDA_CHECK(cudaFuncSetAttribute(expert_gemv_kernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                           static_cast<int>(smem_dn)));
+    }
+    const dim3 g1(static_cast<unsigned>((inter + kRowsPerCta - 1) / kRowsPerCta), static_cast<unsigned>(n_experts));
+    expert_gemv_kernel<true><<<g1, kGemvWarps * 32, smem_gu, stream>>>(s.xp, s.offsets, w.d_gate_up, inter, hidden,
+                                                                         s.act);
+    DSV3_CUDA_CHECK(cudaGetLastError());
+    const dim3 g2(static_cast<unsigned>((hidden + kRowsPerCta - 1) / kRowsPerCta), static_cast<unsigned>(n_experts));
+    expert_gemv_kernel<false><<<g2, kGemvWarps * 32, smem_dn, stream>>>(s.act, s.offsets, w.d_down, hidden, inter,
+                                                                          s.yp);
+    DSV3_CUDA_CHECK(cudaGetLastError());
+    combine_kernel<<<static_cast<unsigned>(tokens), 256, 0, stream>>>(s.yp, s.pos, weights, top_k, hidden, shared,
+                                                                       residual, out);
+    DSV3_CUDA_CHECK(cudaGetLastError());
+    return;
+  }
   std::vector<int32_t> off(n_experts + 1);
   DSV3_CUDA_CHECK(cudaMemcpyAsync(off.data(), s.offsets, sizeof(int32_t) * (n_experts + 1), cudaMemcpyDeviceToHost, stream));
   DSV3_CUDA_CHECK(cudaStreamSynchronize(stream));

@@ -34,7 +34,15 @@ struct ExpertWeights {
   std::vector<const void*> gate_up, down;
   std::vector<const float*> gate_up_scales, down_scales;
   bool fp8 = false;
+  // Optional: the same gate_up / down pointers in device memory ([n_experts] each). With them, BF16
+  // experts and few routed rows (decode) take the grouped small-batch kernel: no host
+  // synchronisation, every active expert's weights read once.
+  const void* const* d_gate_up = nullptr;
+  const void* const* d_down = nullptr;
 };
+
+// Routed rows (tokens x top_k) at or below which the grouped small-batch kernel is used.
+constexpr int64_t kMoeSmallBatchRows = 512;
 
 // Scratch the routed-expert pass needs for `tokens` tokens (bytes, one cudaMalloc by the caller).
 size_t moe_scratch_bytes(int64_t tokens, int top_k, int n_experts, int64_t hidden, int64_t inter);

@@ -169,7 +169,7 @@ void fake_quant_row(float* x, int64_t n) {
 }
 
 // Routed experts + shared + residual; fp8: weights (and activations) in DeepSeek's FP8 recipe.
-void check_moe(bool fp8w, double tol, uint32_t seed) {
+void check_moe(bool fp8w, double tol, uint32_t seed, bool grouped = false) {
   std::mt19937 rng(seed);
   const int T = 9, E = 8, K = 2;
   const int64_t H = 512, I = 512;  // K/128 a multiple of 4 for both expert GEMMs
@@ -218,6 +218,12 @@ void check_moe(bool fp8w, double tol, uint32_t seed) {
       ew.down.push_back(b_dn.back()->get());
     }
   }
+  // The grouped small-batch kernel reads the expert pointers from device memory.
+  DeviceBuffer<const void*> dgu(ew.gate_up), ddn(ew.down);
+  if (grouped) {
+    ew.d_gate_up = dgu.get();
+    ew.d_down = ddn.get();
+  }
   DeviceBuffer<bf16> dx(to_bf16(x)), dsh(to_bf16(shared)), dres(to_bf16(res)), dout(T * H);
   DeviceBuffer<int32_t> de(experts);
   DeviceBuffer<float> dw(weights);
@@ -264,7 +270,7 @@ void check_moe(bool fp8w, double tol, uint32_t seed) {
     }
     for (int64_t h = 0; h < H; ++h) ref[t * H + h] = y[h] + shared[t * H + h] + res[t * H + h];
   }
-  EXPECT_LT(rel_error(out, ref), tol) << (fp8w ? "fp8" : "bf16");
+  EXPECT_LT(rel_error(out, ref), tol) << (fp8w ? "fp8" : "bf16") << (grouped ? " grouped" : "");
 }
 
 }  // namespace
@@ -272,6 +278,7 @@ void check_moe(bool fp8w, double tol, uint32_t seed) {
 TEST(CudaMoe, RoutedExpertsBf16) {
   if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
   check_moe(false, 1e-2, 91);
+  check_moe(false, 1e-2, 93, true);  // the grouped small-batch kernel
 }
 
 TEST(CudaMoe, RoutedExpertsFp8BlockScaled) {

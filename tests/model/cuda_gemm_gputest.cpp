@@ -114,6 +114,34 @@ TEST(CudaGemm, Bf16MatchesFloat64ReferenceAndAccumulates) {
   EXPECT_LT(rel_error(to_float(dd.download()), ref_acc), 8e-3);
 }
 
+TEST(CudaGemm, Bf16StridedBatchedBothOrientations) {
+  if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
+  // The MLA absorptions: per head h, q~ = q_nope[h] · W_UK[h] (W [K, N]) and o = o_lat[h] · W_UV[h]^T (W [N, K]).
+  std::mt19937 rng(22);
+  const int64_t M = 5, heads = 3, K = 64, N = 96;
+  auto x = random_bf16_values(M * heads * K, rng), w = random_bf16_values(heads * N * K, rng, 0.1f);
+  DeviceBuffer<bf16> dx(to_bf16(x)), dw(to_bf16(w)), dd(M * heads * N);
+  mc::Gemm gemm;
+  for (bool w_nk : {true, false}) {
+    dd.poison();
+    // X row stride heads*K, head stride K; W per head N*K elements; D row stride heads*N, head stride N.
+    gemm.bf16_batched(dx.get(), heads * K, K, dw.get(), w_nk ? K : N, N * K, w_nk, dd.get(), heads * N, N, M, N, K,
+                      heads, nullptr);
+    std::vector<double> ref(M * heads * N);
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+          double acc = 0;
+          for (int64_t k = 0; k < K; ++k) {
+            const float wv = w_nk ? w[h * N * K + n * K + k] : w[h * N * K + k * N + n];
+            acc += static_cast<double>(x[m * heads * K + h * K + k]) * wv;
+          }
+          ref[m * heads * N + h * N + n] = acc;
+        }
+    EXPECT_LT(rel_error(to_float(dd.download()), ref), 8e-3) << (w_nk ? "W [N, K]" : "W [K, N]");
+  }
+}
+
 namespace {
 
 // Block-scaled FP8 GEMM against float64 over exactly the dequantized operands.
