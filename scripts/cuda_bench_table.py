@@ -18,6 +18,7 @@ def main():
     ap.add_argument("files", nargs="+")
     ap.add_argument("--csv")
     ap.add_argument("--merged", help="write all runs into one Google Benchmark JSON file")
+    ap.add_argument("--hf", help="hf_bench.json of scripts/bench_mid_model.py (HF baseline, same model)")
     a = ap.parse_args()
     runs = []
     ctx = None
@@ -92,6 +93,31 @@ def main():
             p = args_of(b["name"])
             model = "V3 shapes, FP8 (256 experts, top-8, 7168x2048)" if p["v3fp8"] else "mid, BF16 (64 experts, top-6, 2048x1408)"
             print(f"| {p['T']} | {model} | {b['us']:.1f} | {b['TFLOPS']:.1f} |")
+        print()
+    hf = {}
+    if a.hf:
+        try:
+            hf = json.load(open(a.hf))
+        except (OSError, ValueError) as e:
+            print(f"<!-- {a.hf}: {e} -->")
+    if "BM_Decode" in by or "BM_Prefill" in by:
+        print("| mid model | dsv3 CUDA tok/s | HBM roofline tok/s | % of roofline | GB per step | HF transformers tok/s | dsv3 / HF |")
+        print("|---|---|---|---|---|---|---|")
+        for b in by.get("BM_Decode", []):
+            B = args_of(b["name"])["batch"]
+            h = hf.get(f"decode_b{B}_tok_s")
+            ratio = f"{b['tok_s'] / h:.1f}x" if h else "-"
+            hs = f"{h:.1f}" if h else "-"
+            print(f"| decode batch {B} (128-token prompt, 64 new) | {b['tok_s']:.0f} | {b['roofline_tok_s']:.0f} | {b['pct_roofline']:.0f}% | {b['GB_per_step']:.2f} | {hs} | {ratio} |")
+        for b in by.get("BM_Prefill", []):
+            T = args_of(b["name"])["tokens"]
+            h = hf.get(f"prefill_{T}_tok_s")
+            ratio = f"{b['tok_s'] / h:.1f}x" if h else "-"
+            hs = f"{h:.0f}" if h else "-"
+            print(f"| prefill {T} tokens | {b['tok_s']:.0f} | - | - | - | {hs} | {ratio} |")
+        cb = next((b.get("copy_GBps") for b in by.get("BM_Decode", [])), None)
+        if cb:
+            print(f"\nRoofline: bytes a decode step must read / measured copy bandwidth {cb:.0f} GB/s.")
         print()
     if ctx:
         print(f"<!-- host {ctx.get('host_name')}, {ctx.get('date')}, library build {ctx.get('library_build_type')} -->")

@@ -1,6 +1,9 @@
 #include "model/cuda/gemm.hpp"
 
 #include <stdexcept>
+#include <cstdint>
+#include <cstdlib>
+#include <initializer_list>
 #include <string>
 
 #include "model/cuda/cuda_check.hpp"
@@ -64,8 +67,65 @@ void Gemm::grow(void*& buf, size_t& have, size_t need) {
   have = need;
 }
 
-Gemm::Plan& Gemm::plan(Kind kind, int64_t M, int64_t N, int64_t K, int64_t ldx, int64_t ldd, OutType out, bool beta) {
+namespace {
+
+// The largest power of two (up to 256) dividing every address and byte offset given.
+int alignment(std::initializer_list<uint64_t> v) {
+  int a = 256;
+  for (uint64_t x : v)
+    while (a > 1 && x % static_cast<uint64_t>(a)) a /= 2;
+  return a;
+}
+uint64_t addr(const void* p) { return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p)); }
+
+// Plain GEMM for tiny problems (one thread per output, fp32 accumulation): D_b = X_b · op(W_b)
+// (+ beta D_b), same operand conventions as Gemm::bf16_batched.
+__global__ void small_gemm_kernel(const __nv_bfloat16* __restrict__ X, int64_t ldx, int64_t sx,
+                                  const __nv_bfloat16* __restrict__ W, int64_t ldw, int64_t sw, bool w_nk, void* D,
+                                  int64_t ldd, int64_t sd, bool f32_out, int64_t M, int64_t N, int64_t K, float beta) {
+  const int64_t b = blockIdx.y;
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= M * N) return;
+  const int64_t m = i / N, n = i % N;
+  const __nv_bfloat16* x = X + b * sx + m * ldx;
+  const __nv_bfloat16* w = W + b * sw;
+  float acc = 0.f;
+  for (int64_t k = 0; k < K; ++k)
+    acc += __bfloat162float(x[k]) * __bfloat162float(w_nk ? w[n * ldw + k] : w[k * ldw + n]);
+  const int64_t at = b * sd + m * ldd + n;
+  if (f32_out) {
+    float* d = static_cast<float*>(D);
+    d[at] = acc + (beta != 0.f ? beta * d[at] : 0.f);
+  } else {
+    __nv_bfloat16* d = static_cast<__nv_bfloat16*>(D);
+    d[at] = __float2bfloat16(acc + (beta != 0.f ? beta * __bfloat162float(d[at]) : 0.f));
+  }
+}
+
+// Problems with K or N under 64 (the test fixtures' tiny shapes, small routers) go to
+// small_gemm_kernel; DSV3_CUDA_GEMM=small sends every BF16 GEMM there (a diagnostic).
+bool use_small_gemm(int64_t N, int64_t K) {
+  static const bool forced = [] {
+    const char* e = std::getenv("DSV3_CUDA_GEMM");
+    return e && std::string(e) == "small";
+  }();
+  return forced || K < 64 || N < 64;
+}
+
+void small_gemm(const __nv_bfloat16* X, int64_t ldx, int64_t sx, const __nv_bfloat16* W, int64_t ldw, int64_t sw,
+                bool w_nk, void* D, int64_t ldd, int64_t sd, bool f32_out, int64_t M, int64_t N, int64_t K,
+                int64_t batch, float beta, cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned>((M * N + 127) / 128), static_cast<unsigned>(batch));
+  small_gemm_kernel<<<grid, 128, 0, stream>>>(X, ldx, sx, W, ldw, sw, w_nk, D, ldd, sd, f32_out, M, N, K, beta);
+  DSV3_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace
+
+Gemm::Plan& Gemm::plan(Kind kind, int64_t M, int64_t N, int64_t K, int64_t ldx, int64_t ldd, OutType out, bool beta,
+                       int align) {
   Spec s;
+  s.align = align;
   s.kind = kind;
   s.M = M;
   s.N = N;
@@ -138,6 +198,12 @@ Gemm::Plan& Gemm::plan(const Spec& key) {
   DSV3_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
   DSV3_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                          &workspace_bytes_, sizeof(workspace_bytes_)));
+  // The heuristic assumes 256-byte aligned operands unless told otherwise; sub-buffer pointers
+  // (per-expert rows, per-head slices) are often less aligned.
+  const uint32_t al = static_cast<uint32_t>(key.align);
+  for (auto attr : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+                    CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
+    DSV3_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, attr, &al, sizeof(al)));
   cublasLtMatmulHeuristicResult_t res[kCandidates] = {};
   int n = 0;
   const cublasStatus_t st =
@@ -207,13 +273,22 @@ void Gemm::run(Plan& p, const void* W, const void* X, void* D, const float* w_sc
 void Gemm::bf16(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void* D, int64_t ldd, OutType out,
                 int64_t M, int64_t N, int64_t K, float beta, cudaStream_t stream) {
   if (M == 0) return;
-  run(plan(Kind::BF16, M, N, K, ldx, ldd, out, beta != 0.0f), W, X, D, nullptr, nullptr, beta, stream);
+  if (use_small_gemm(N, K)) {
+    small_gemm(X, ldx, 0, W, K, 0, true, D, ldd, 0, out == OutType::F32, M, N, K, 1, beta, stream);
+    return;
+  }
+  run(plan(Kind::BF16, M, N, K, ldx, ldd, out, beta != 0.0f, alignment({addr(X), addr(W), addr(D)})), W, X, D, nullptr,
+      nullptr, beta, stream);
 }
 
 void Gemm::bf16_batched(const __nv_bfloat16* X, int64_t ldx, int64_t sx, const __nv_bfloat16* W, int64_t ldw,
                         int64_t sw, bool w_nk, __nv_bfloat16* D, int64_t ldd, int64_t sd, int64_t M, int64_t N,
                         int64_t K, int64_t batch, cudaStream_t stream) {
   if (M == 0 || batch == 0) return;
+  if (use_small_gemm(N, K)) {
+    small_gemm(X, ldx, sx, W, ldw, sw, w_nk, D, ldd, sd, false, M, N, K, batch, 0.f, stream);
+    return;
+  }
   Spec s;
   s.kind = Kind::BF16;
   s.M = M;
@@ -227,6 +302,8 @@ void Gemm::bf16_batched(const __nv_bfloat16* X, int64_t ldx, int64_t sx, const _
   s.sx = sx;
   s.sw = sw;
   s.sd = sd;
+  s.align = alignment({addr(X), addr(W), addr(D), static_cast<uint64_t>(sx * 2), static_cast<uint64_t>(sw * 2),
+                       static_cast<uint64_t>(sd * 2)});
   run(plan(s), W, X, D, nullptr, nullptr, 0.f, stream);
 }
 
@@ -241,8 +318,8 @@ void Gemm::fp8_block(const __nv_fp8_e4m3* Xq, const float* x_scales, const __nv_
                              std::to_string(cublaslt_version()) + ")");
   const int64_t Mp = (M + 3) / 4 * 4;
   if (Mp == M) {
-    run(plan(Kind::FP8_BLOCK, M, N, K, K, ldd, OutType::BF16, beta != 0.0f), Wq, Xq, D, w_scales, x_scales, beta,
-        stream);
+    run(plan(Kind::FP8_BLOCK, M, N, K, K, ldd, OutType::BF16, beta != 0.0f, alignment({addr(Xq), addr(Wq), addr(D)})),
+        Wq, Xq, D, w_scales, x_scales, beta, stream);
     return;
   }
   // M not a multiple of 4: a zero-padded copy of X (the scales are already laid out for Mp rows),
@@ -254,8 +331,8 @@ void Gemm::fp8_block(const __nv_fp8_e4m3* Xq, const float* x_scales, const __nv_
   const size_t row = static_cast<size_t>(N) * sizeof(__nv_bfloat16), ld = static_cast<size_t>(ldd) * sizeof(__nv_bfloat16);
   if (beta != 0.0f)
     DSV3_CUDA_CHECK(cudaMemcpy2DAsync(pad_d_, row, D, ld, row, static_cast<size_t>(M), cudaMemcpyDeviceToDevice, stream));
-  run(plan(Kind::FP8_BLOCK, Mp, N, K, K, N, OutType::BF16, beta != 0.0f), Wq, pad_x_, pad_d_, w_scales, x_scales, beta,
-      stream);
+  run(plan(Kind::FP8_BLOCK, Mp, N, K, K, N, OutType::BF16, beta != 0.0f, alignment({addr(Wq)})), Wq, pad_x_, pad_d_,
+      w_scales, x_scales, beta, stream);
   DSV3_CUDA_CHECK(cudaMemcpy2DAsync(D, ld, pad_d_, row, row, static_cast<size_t>(M), cudaMemcpyDeviceToDevice, stream));
 }
 
@@ -263,8 +340,9 @@ void Gemm::fp8_tensor(const __nv_fp8_e4m3* Xq, const float* x_scale, const __nv_
                       __nv_bfloat16* D, int64_t ldd, int64_t M, int64_t N, int64_t K, bool fast_accum,
                       cudaStream_t stream) {
   if (M == 0) return;
-  run(plan(fast_accum ? Kind::FP8_TENSOR_FAST : Kind::FP8_TENSOR, M, N, K, K, ldd, OutType::BF16, false), Wq, Xq, D,
-      w_scale, x_scale, 0.0f, stream);
+  run(plan(fast_accum ? Kind::FP8_TENSOR_FAST : Kind::FP8_TENSOR, M, N, K, K, ldd, OutType::BF16, false,
+           alignment({addr(Xq), addr(Wq), addr(D)})),
+      Wq, Xq, D, w_scale, x_scale, 0.0f, stream);
 }
 
 }  // namespace dsv3::model::cuda

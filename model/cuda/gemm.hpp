@@ -71,14 +71,15 @@ class Gemm {
     int64_t ldw = 0;  // 0: K (w_nk) / N
     bool w_nk = true;
     int64_t batch = 1, sx = 0, sw = 0, sd = 0;
+    int align = 256;  // bytes every operand pointer (and batch offset) is aligned to; told to the heuristic
     auto tie() const {
       return std::make_tuple(static_cast<int>(kind), M, N, K, ldx, ldd, static_cast<int>(out), beta, ldw, w_nk, batch,
-                             sx, sw, sd);
+                             sx, sw, sd, align);
     }
     bool operator<(const Spec& o) const { return tie() < o.tie(); }
   };
   using Key = Spec;
-  Plan& plan(Kind kind, int64_t M, int64_t N, int64_t K, int64_t ldx, int64_t ldd, OutType out, bool beta);
+  Plan& plan(Kind kind, int64_t M, int64_t N, int64_t K, int64_t ldx, int64_t ldd, OutType out, bool beta, int align);
   Plan& plan(const Spec& spec);
   void run(Plan& p, const void* W, const void* X, void* D, const float* w_scale, const float* x_scale, float beta,
            cudaStream_t stream);

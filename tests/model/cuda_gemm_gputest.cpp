@@ -114,11 +114,11 @@ TEST(CudaGemm, Bf16MatchesFloat64ReferenceAndAccumulates) {
   EXPECT_LT(rel_error(to_float(dd.download()), ref_acc), 8e-3);
 }
 
-TEST(CudaGemm, Bf16StridedBatchedBothOrientations) {
-  if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
-  // The MLA absorptions: per head h, q~ = q_nope[h] · W_UK[h] (W [K, N]) and o = o_lat[h] · W_UV[h]^T (W [N, K]).
-  std::mt19937 rng(22);
-  const int64_t M = 5, heads = 3, K = 64, N = 96;
+namespace {
+
+// The MLA absorptions: per head h, q~ = q_nope[h] · W_UK[h] (W [K, N]) and o = o_lat[h] · W_UV[h]^T (W [N, K]).
+void check_batched(int64_t M, int64_t heads, int64_t K, int64_t N, uint32_t seed) {
+  std::mt19937 rng(seed);
   auto x = random_bf16_values(M * heads * K, rng), w = random_bf16_values(heads * N * K, rng, 0.1f);
   DeviceBuffer<bf16> dx(to_bf16(x)), dw(to_bf16(w)), dd(M * heads * N);
   mc::Gemm gemm;
@@ -138,8 +138,36 @@ TEST(CudaGemm, Bf16StridedBatchedBothOrientations) {
           }
           ref[m * heads * N + h * N + n] = acc;
         }
-    EXPECT_LT(rel_error(to_float(dd.download()), ref), 8e-3) << (w_nk ? "W [N, K]" : "W [K, N]");
+    EXPECT_LT(rel_error(to_float(dd.download()), ref), 8e-3) << (w_nk ? "W [N, K]" : "W [K, N]") << " M=" << M
+                                                              << " K=" << K << " N=" << N;
   }
+}
+
+}  // namespace
+
+TEST(CudaGemm, Bf16StridedBatchedBothOrientations) {
+  if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
+  check_batched(5, 3, 64, 96, 22);   // cuBLASLt
+  check_batched(7, 4, 16, 32, 23);   // small shapes (the fixtures' W_UK): the plain kernel
+  check_batched(7, 4, 32, 24, 24);   // (W_UV)
+}
+
+TEST(CudaGemm, Bf16SmallShapesAccumulate) {
+  if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
+  std::mt19937 rng(25);
+  const int64_t M = 9, N = 24, K = 48;
+  auto x = random_bf16_values(M * K, rng), w = random_bf16_values(N * K, rng, 0.1f), d0 = random_bf16_values(M * N, rng);
+  DeviceBuffer<bf16> dx(to_bf16(x)), dw(to_bf16(w)), dd(to_bf16(d0));
+  mc::Gemm gemm;
+  gemm.bf16(dx.get(), K, dw.get(), dd.get(), N, mc::OutType::BF16, M, N, K, 1.f, nullptr);
+  std::vector<double> ref(M * N);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      double acc = d0[m * N + n];
+      for (int64_t k = 0; k < K; ++k) acc += static_cast<double>(x[m * K + k]) * w[n * K + k];
+      ref[m * N + n] = acc;
+    }
+  EXPECT_LT(rel_error(to_float(dd.download()), ref), 8e-3);
 }
 
 namespace {
