@@ -1,0 +1,686 @@
+// The CUDA backend: DeepSeek-V3 on one GPU behind the Backend interface (model/backend.hpp).
+//
+// Weights are resident in their stored dtype: BF16 as is; FP8 e4m3 with its 128x128 scales when
+// cuBLASLt's block-scaled GEMM takes the shape (K a multiple of 512, 128x128 blocks), run W8A8 with
+// 1x128 activation quantization (DeepSeek's recipe); other FP8 or F32/F16 tensors become BF16 at
+// load. Activations and the residual stream are BF16 (as HF's BF16 model), accumulation FP32,
+// logits FP32. The latent KV cache (c_n | RoPE(k_pe), kv_lora_rank + rope dims) is BF16, paged in
+// blocks of 64 positions; slot s owns a fixed run of blocks.
+//
+// Attention: DeepSeek-V3 shapes (latent 512, rope 64, nope 128, v 128, heads % 16 == 0) take the
+// fast kernels: decode steps (one new token per sequence) the absorbed FlashMLA-style kernel
+// (mla_decode), fresh prompts the FlashAttention-style causal kernel on K/V expanded with kv_b
+// (mla_prefill). Everything else (other shapes, several new tokens after a prefix) takes the general
+// absorbed kernel (mla_latent_attention), one new token per sequence per step (see forward()).
+// ForwardOptions::path is accepted; both paths compute the same attention up to rounding and the
+// backend picks by shape.
+//
+// Diagnostics (environment): DSV3_CUDA_AUTOTUNE=0 takes cuBLASLt's first heuristic choice instead
+// of timing candidates; DSV3_CUDA_MOE_GROUPED=0 sends decode-sized MoE batches through the
+// per-expert GEMMs; DSV3_CUDA_ATTENTION=general uses the general attention kernel for every shape.
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/backend.hpp"
+#include "model/cuda/cuda_check.hpp"
+#include "model/cuda/fp8_quant.hpp"
+#include "model/cuda/gemm.hpp"
+#include "model/cuda/mla_decode.hpp"
+#include "model/cuda/mla_latent_attention.hpp"
+#include "model/cuda/mla_prefill.hpp"
+#include "model/cuda/moe.hpp"
+#include "model/cuda/norm_rope_swiglu.hpp"
+#include "model/dtype.hpp"
+#include "model/errors.hpp"
+#include "model/moe_gate.hpp"
+#include "model/rope.hpp"
+
+namespace dsv3::model {
+namespace {
+
+using bf16 = __nv_bfloat16;
+namespace cu = dsv3::model::cuda;
+
+// A projection on the device: BF16 [out, in], or FP8 [out, in] with 128x128 scales.
+struct DevLinear {
+  const void* w = nullptr;
+  const float* scale = nullptr;
+  bool fp8 = false;
+  int64_t out = 0, in = 0;
+};
+
+struct DevMlp {
+  DevLinear gate_up, down;  // gate_up: [2I, H], gate rows then up rows
+  int64_t inter = 0;
+};
+
+struct DevLayer {
+  const bf16 *attn_norm = nullptr, *ffn_norm = nullptr, *q_a_norm = nullptr, *kv_a_norm = nullptr;
+  DevLinear q_a, q_b, q, kv_a, kv_b, o;  // kv_b always BF16 (its per-head halves feed batched GEMMs)
+  bool is_moe = false;
+  DevMlp dense, shared;
+  DevLinear router;  // BF16 [E, H]
+  const float* bias = nullptr;
+  cu::ExpertWeights experts;
+  int64_t expert_inter = 0;
+};
+
+class CudaBackend : public Backend {
+ public:
+  CudaBackend(std::shared_ptr<const Model> model, const BackendOptions& opt);
+  ~CudaBackend() override;
+  std::string name() const override { return "cuda"; }
+  const Model& model() const override { return *model_; }
+  void reset(int max_seqs, int64_t max_len) override;
+  int64_t length(int slot) const override;
+  void truncate(int slot, int64_t len) override;
+  std::vector<SeqOutput> forward(const std::vector<SeqInput>& in, const ForwardOptions& opt) override;
+
+ private:
+  std::vector<SeqOutput> forward_batch(const std::vector<SeqInput>& in, const ForwardOptions& opt);
+  void validate(const std::vector<SeqInput>& in) const;
+  template <class T>
+  T* alloc(size_t n) {
+    void* p = nullptr;
+    DSV3_CUDA_CHECK(cudaMalloc(&p, std::max<size_t>(n, 1) * sizeof(T)));
+    owned_.push_back(p);
+    return static_cast<T*>(p);
+  }
+  template <class T>
+  T* upload(const T* host, size_t n) {
+    T* d = alloc<T>(n);
+    DSV3_CUDA_CHECK(cudaMemcpy(d, host, n * sizeof(T), cudaMemcpyHostToDevice));
+    return d;
+  }
+  // Grow-only scratch buffers by name.
+  template <class T>
+  T* scratch(const std::string& name, size_t n) {
+    auto& b = scratch_[name];
+    const size_t bytes = std::max<size_t>(n, 1) * sizeof(T);
+    if (b.second < bytes) {
+      if (b.first) {
+        DSV3_CUDA_CHECK(cudaStreamSynchronize(stream_));
+        DSV3_CUDA_CHECK(cudaFree(b.first));
+      }
+      DSV3_CUDA_CHECK(cudaMalloc(&b.first, bytes));
+      b.second = bytes;
+    }
+    return static_cast<T*>(b.first);
+  }
+
+  const bf16* upload_vector(const std::vector<float>& v);
+  std::vector<uint16_t> to_bf16_host(const Linear& l, int64_t r0, int64_t r1) const;
+  DevLinear upload_linear(const Linear& l, bool allow_fp8 = true);
+  DevLinear upload_stacked(const Linear& a, const Linear& b);  // [a; b] rows
+  DevMlp upload_mlp(const MlpWeights& m);
+  void check_slot(int slot) const;
+
+  // y[n, out] (row stride ldy) = x[n, in] (row stride ldx) · L^T (+ y when accumulate).
+  void linear(const DevLinear& L, const bf16* x, int64_t ldx, int64_t n, void* y, int64_t ldy, cu::OutType out,
+              bool accumulate);
+  void mlp(const DevMlp& m, const bf16* x, int64_t n, bf16* y, bool accumulate);
+  void attention(const DevLayer& L, int64_t layer, const bf16* xn, int64_t n, bf16* x);
+  void ffn(const DevLayer& L, const bf16* xn, int64_t n, bf16* x);
+
+  std::shared_ptr<const Model> model_;
+  int device_ = 0;
+  cudaStream_t stream_ = nullptr;
+  std::unique_ptr<cu::Gemm> gemm_;
+  std::vector<void*> owned_;
+  std::map<std::string, std::pair<void*, size_t>> scratch_;
+
+  const bf16* embed_ = nullptr;
+  const bf16* final_norm_ = nullptr;
+  DevLinear lm_head_;
+  std::vector<DevLayer> layers_;
+  float* inv_freq_ = nullptr;
+  float rope_factor_ = 1.0f;
+
+  // KV cache: per layer [max_seqs * cap, D]; cap = max_len rounded up to the 64-row block.
+  bf16* cache_ = nullptr;
+  int max_seqs_ = 0;
+  int64_t max_len_ = 0, cap_ = 0;
+  std::vector<int64_t> len_;
+
+  // Per-forward batch description (host and device).
+  struct Seq {
+    int slot;
+    int64_t offset, count, start;
+  };
+  std::vector<Seq> seqs_;
+  int32_t *d_slot_ = nullptr, *d_pos_ = nullptr, *d_seq_lens_ = nullptr, *d_table_ = nullptr, *d_cu_ = nullptr;
+  int max_pos_ = 0, max_count_ = 0;
+  bool all_decode_ = false, all_fresh_ = false;
+  bool force_general_ = false;
+  bool fast_shapes_ = false;  // DeepSeek-V3's MLA shapes: the fast kernels apply
+};
+
+std::vector<uint16_t> CudaBackend::to_bf16_host(const Linear& l, int64_t r0, int64_t r1) const {
+  std::vector<uint16_t> out(static_cast<size_t>((r1 - r0) * l.in));
+  if (l.dtype == DType::BF16) {
+    std::memcpy(out.data(), l.data + r0 * l.in * 2, out.size() * 2);
+    return out;
+  }
+  std::vector<float> f(static_cast<size_t>((r1 - r0) * l.in));
+  l.rows_to_float(r0, r1, f.data());
+  for (size_t i = 0; i < f.size(); ++i) out[i] = f32_to_bf16(f[i]);
+  return out;
+}
+
+const bf16* CudaBackend::upload_vector(const std::vector<float>& v) {
+  std::vector<uint16_t> h(v.size());
+  for (size_t i = 0; i < v.size(); ++i) h[i] = f32_to_bf16(v[i]);
+  return reinterpret_cast<const bf16*>(upload(h.data(), h.size()));
+}
+
+namespace {
+bool fp8_gemm_ok(const Linear& l) {
+  return l.dtype == DType::F8_E4M3 && l.in % 512 == 0 && l.block_n == 128 && l.block_k == 128 &&
+         cu::Gemm::block_scaling_supported();
+}
+}  // namespace
+
+DevLinear CudaBackend::upload_linear(const Linear& l, bool allow_fp8) {
+  DevLinear d;
+  d.out = l.out;
+  d.in = l.in;
+  if (allow_fp8 && fp8_gemm_ok(l)) {
+    d.fp8 = true;
+    d.w = upload(l.data, static_cast<size_t>(l.out * l.in));
+    d.scale = upload(l.scale, static_cast<size_t>((l.out + 127) / 128 * l.scale_cols));
+    return d;
+  }
+  const auto h = to_bf16_host(l, 0, l.out);
+  d.w = upload(h.data(), h.size());
+  return d;
+}
+
+DevLinear CudaBackend::upload_stacked(const Linear& a, const Linear& b) {
+  DevLinear d;
+  d.out = a.out + b.out;
+  d.in = a.in;
+  if (fp8_gemm_ok(a) && fp8_gemm_ok(b) && a.out % 128 == 0 && a.scale_cols == b.scale_cols) {
+    d.fp8 = true;
+    auto* w = alloc<uint8_t>(static_cast<size_t>(d.out * d.in));
+    DSV3_CUDA_CHECK(cudaMemcpy(w, a.data, a.out * a.in, cudaMemcpyHostToDevice));
+    DSV3_CUDA_CHECK(cudaMemcpy(w + a.out * a.in, b.data, b.out * b.in, cudaMemcpyHostToDevice));
+    const int64_t ra = a.out / 128, rb = (b.out + 127) / 128;
+    auto* s = alloc<float>(static_cast<size_t>((ra + rb) * a.scale_cols));
+    DSV3_CUDA_CHECK(cudaMemcpy(s, a.scale, ra * a.scale_cols * 4, cudaMemcpyHostToDevice));
+    DSV3_CUDA_CHECK(cudaMemcpy(s + ra * a.scale_cols, b.scale, rb * b.scale_cols * 4, cudaMemcpyHostToDevice));
+    d.w = w;
+    d.scale = s;
+    return d;
+  }
+  auto* w = alloc<uint16_t>(static_cast<size_t>(d.out * d.in));
+  const auto ha = to_bf16_host(a, 0, a.out), hb = to_bf16_host(b, 0, b.out);
+  DSV3_CUDA_CHECK(cudaMemcpy(w, ha.data(), ha.size() * 2, cudaMemcpyHostToDevice));
+  DSV3_CUDA_CHECK(cudaMemcpy(w + ha.size(), hb.data(), hb.size() * 2, cudaMemcpyHostToDevice));
+  d.w = w;
+  return d;
+}
+
+DevMlp CudaBackend::upload_mlp(const MlpWeights& m) {
+  DevMlp d;
+  d.inter = m.gate.out;
+  d.gate_up = upload_stacked(m.gate, m.up);
+  d.down = upload_linear(m.down);
+  return d;
+}
+
+CudaBackend::CudaBackend(std::shared_ptr<const Model> model, const BackendOptions& opt)
+    : model_(std::move(model)), device_(opt.device) {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
+    cudaGetLastError();
+    throw InputError("backend 'cuda': no CUDA GPU is visible");
+  }
+  if (device_ < 0 || device_ >= n) throw InputError(fmt::format("backend 'cuda': no GPU {} (have {})", device_, n));
+  DSV3_CUDA_CHECK(cudaSetDevice(device_));
+  DSV3_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  gemm_ = std::make_unique<cu::Gemm>();
+  const char* autotune = std::getenv("DSV3_CUDA_AUTOTUNE");
+  if (autotune && std::string(autotune) == "0") gemm_->set_autotune(false);
+  const char* grouped = std::getenv("DSV3_CUDA_MOE_GROUPED");
+  const bool use_grouped = !(grouped && std::string(grouped) == "0");
+  const char* attn = std::getenv("DSV3_CUDA_ATTENTION");
+  force_general_ = attn && std::string(attn) == "general";
+  const ModelConfig& c = model_->config;
+  const ModelWeights& w = model_->weights;
+  if (c.hidden_size % 8 || c.kv_lora_rank % 2 || c.qk_rope_head_dim % 2)
+    throw InputError("backend 'cuda': hidden size must be a multiple of 8, latent and rope dims even");
+  {
+    const auto h = to_bf16_host(w.embed, 0, w.embed.out);
+    embed_ = reinterpret_cast<const bf16*>(upload(h.data(), h.size()));
+  }
+  final_norm_ = upload_vector(w.norm);
+  lm_head_ = upload_linear(w.lm_head, false);
+  for (const auto& lw : w.layers) {
+    DevLayer L;
+    L.attn_norm = upload_vector(lw.attn_norm);
+    L.ffn_norm = upload_vector(lw.ffn_norm);
+    const auto& a = lw.attn;
+    if (c.q_lora_rank > 0) {
+      L.q_a = upload_linear(a.q_a);
+      L.q_a_norm = upload_vector(a.q_a_norm);
+      L.q_b = upload_linear(a.q_b);
+    } else {
+      L.q = upload_linear(a.q);
+    }
+    L.kv_a = upload_linear(a.kv_a);
+    L.kv_a_norm = upload_vector(a.kv_a_norm);
+    L.kv_b = upload_linear(a.kv_b, false);
+    L.o = upload_linear(a.o);
+    L.is_moe = lw.is_moe;
+    if (!lw.is_moe) {
+      L.dense = upload_mlp(lw.dense);
+    } else {
+      const auto& m = lw.moe;
+      L.router = upload_linear(m.router, false);
+      if (!m.bias.empty()) L.bias = upload(m.bias.data(), m.bias.size());
+      if (!m.shared.gate.empty()) L.shared = upload_mlp(m.shared);
+      L.expert_inter = m.experts.empty() ? 0 : m.experts[0].gate.out;
+      bool all_fp8 = true;
+      for (const auto& e : m.experts) all_fp8 = all_fp8 && fp8_gemm_ok(e.gate) && fp8_gemm_ok(e.up) && fp8_gemm_ok(e.down) &&
+                                               e.gate.out % 128 == 0;
+      L.experts.fp8 = all_fp8;
+      for (const auto& e : m.experts) {
+        DevLinear gu, dn;
+        if (all_fp8) {
+          gu = upload_stacked(e.gate, e.up);
+          dn = upload_linear(e.down);
+        } else {
+          // Mixed: everything BF16 (the routed pass runs one precision).
+          MlpWeights tmp = e;
+          gu = upload_stacked(tmp.gate, tmp.up);
+          if (gu.fp8) {  // cannot happen unless all_fp8; keep BF16 otherwise
+            throw std::logic_error("expert upload: unexpected FP8 stacking");
+          }
+          dn = upload_linear(e.down, false);
+        }
+        L.experts.gate_up.push_back(gu.w);
+        L.experts.down.push_back(dn.w);
+        L.experts.gate_up_scales.push_back(gu.scale);
+        L.experts.down_scales.push_back(dn.scale);
+      }
+      if (!all_fp8 && use_grouped) {  // device pointer tables for the grouped small-batch kernel
+        L.experts.d_gate_up = upload(L.experts.gate_up.data(), L.experts.gate_up.size());
+        L.experts.d_down = upload(L.experts.down.data(), L.experts.down.size());
+      }
+    }
+    layers_.push_back(std::move(L));
+  }
+  fast_shapes_ = c.kv_lora_rank == cu::kMlaLatent && c.qk_rope_head_dim == cu::kMlaKvDim - cu::kMlaLatent &&
+                 c.qk_nope_head_dim == 128 && c.v_head_dim == 128 && c.num_attention_heads % 16 == 0;
+  const Rope rope = Rope::from_config(c);
+  inv_freq_ = upload(rope.inv_freq.data(), rope.inv_freq.size());
+  rope_factor_ = rope.attention_factor;
+  reset(1, std::min<int64_t>(c.max_position_embeddings, 4096));
+}
+
+CudaBackend::~CudaBackend() {
+  if (stream_) cudaStreamSynchronize(stream_);
+  gemm_.reset();
+  for (auto& [name, b] : scratch_)
+    if (b.first) cudaFree(b.first);
+  for (void* p : owned_) cudaFree(p);
+  if (cache_) cudaFree(cache_);
+  if (stream_) cudaStreamDestroy(stream_);
+}
+
+void CudaBackend::reset(int max_seqs, int64_t max_len) {
+  const ModelConfig& c = model_->config;
+  if (max_seqs <= 0 || max_len <= 0) throw InputError("KV cache: need at least one slot and one position");
+  DSV3_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  if (cache_) DSV3_CUDA_CHECK(cudaFree(cache_));
+  cache_ = nullptr;
+  max_seqs_ = max_seqs;
+  max_len_ = max_len;
+  cap_ = (max_len + cu::kMlaBlock - 1) / cu::kMlaBlock * cu::kMlaBlock;
+  const size_t elems = static_cast<size_t>(c.num_hidden_layers) * max_seqs * cap_ * c.kv_cache_dim();
+  if (cudaMalloc(&cache_, elems * sizeof(bf16)) != cudaSuccess) {
+    cudaGetLastError();
+    cache_ = nullptr;
+    throw InputError(fmt::format("KV cache of {} slots x {} positions ({:.1f} GiB) does not fit on the GPU", max_seqs,
+                                 max_len, elems * 2.0 / (1 << 30)));
+  }
+  len_.assign(static_cast<size_t>(max_seqs), 0);
+}
+
+void CudaBackend::check_slot(int slot) const {
+  if (slot < 0 || slot >= max_seqs_)
+    throw InputError(fmt::format("KV cache slot {} out of range (0..{})", slot, max_seqs_ - 1));
+}
+
+int64_t CudaBackend::length(int slot) const {
+  check_slot(slot);
+  return len_[slot];
+}
+
+void CudaBackend::truncate(int slot, int64_t len) {
+  check_slot(slot);
+  len_[slot] = std::clamp<int64_t>(len, 0, len_[slot]);
+}
+
+void CudaBackend::linear(const DevLinear& L, const bf16* x, int64_t ldx, int64_t n, void* y, int64_t ldy,
+                         cu::OutType out, bool accumulate) {
+  if (!L.fp8) {
+    gemm_->bf16(x, ldx, static_cast<const bf16*>(L.w), y, ldy, out, n, L.out, L.in, accumulate ? 1.f : 0.f, stream_);
+    return;
+  }
+  auto* xq = scratch<__nv_fp8_e4m3>("fp8.x", static_cast<size_t>(n * L.in));
+  auto* xs = scratch<float>("fp8.s", static_cast<size_t>(cu::act_scale_rows(n) * (L.in / 128)));
+  cu::quantize_act_1x128(x, ldx, n, L.in, xq, xs, nullptr, 0, false, stream_);
+  gemm_->fp8_block(xq, xs, static_cast<const __nv_fp8_e4m3*>(L.w), L.scale, static_cast<bf16*>(y), ldy, n, L.out,
+                   L.in, accumulate ? 1.f : 0.f, stream_);
+}
+
+void CudaBackend::mlp(const DevMlp& m, const bf16* x, int64_t n, bf16* y, bool accumulate) {
+  const int64_t H = model_->config.hidden_size, I = m.inter;
+  auto* gu = scratch<bf16>("mlp.gu", static_cast<size_t>(n * 2 * I));
+  auto* act = scratch<bf16>("mlp.act", static_cast<size_t>(n * I));
+  linear(m.gate_up, x, H, n, gu, 2 * I, cu::OutType::BF16, false);
+  cu::swiglu(gu, n, I, act, stream_);
+  linear(m.down, act, I, n, y, H, cu::OutType::BF16, accumulate);
+}
+
+void CudaBackend::attention(const DevLayer& L, int64_t layer, const bf16* xn, int64_t n, bf16* x) {
+  const ModelConfig& c = model_->config;
+  const int64_t H = c.hidden_size, nh = c.num_attention_heads, nope = c.qk_nope_head_dim, P = c.qk_rope_head_dim,
+                qk = nope + P, vd = c.v_head_dim, R = c.kv_lora_rank, D = R + P;
+  const float eps = static_cast<float>(c.rms_norm_eps), scale = static_cast<float>(c.softmax_scale());
+  auto* q = scratch<bf16>("attn.q", static_cast<size_t>(n * nh * qk));
+  if (c.q_lora_rank > 0) {
+    auto* qa = scratch<bf16>("attn.qa", static_cast<size_t>(n * c.q_lora_rank));
+    linear(L.q_a, xn, H, n, qa, c.q_lora_rank, cu::OutType::BF16, false);
+    cu::rmsnorm(qa, c.q_lora_rank, nullptr, 0, L.q_a_norm, qa, c.q_lora_rank, n, c.q_lora_rank, eps, stream_);
+    linear(L.q_b, qa, c.q_lora_rank, n, q, nh * qk, cu::OutType::BF16, false);
+  } else {
+    linear(L.q, xn, H, n, q, nh * qk, cu::OutType::BF16, false);
+  }
+  auto* kva = scratch<bf16>("attn.kva", static_cast<size_t>(n * D));
+  linear(L.kv_a, xn, H, n, kva, D, cu::OutType::BF16, false);
+  cu::rmsnorm(kva, D, nullptr, 0, L.kv_a_norm, kva, D, n, R, eps, stream_);
+  cu::rope_interleaved(kva, n, 1, D, 0, static_cast<int>(R), static_cast<int>(P), d_pos_, inv_freq_, rope_factor_,
+                       stream_);
+  cu::rope_interleaved(q, n, static_cast<int>(nh), nh * qk, qk, static_cast<int>(nope), static_cast<int>(P), d_pos_,
+                       inv_freq_, rope_factor_, stream_);
+  bf16* cache = cache_ + static_cast<size_t>(layer) * max_seqs_ * cap_ * D;
+  cu::write_latent_cache(kva, D, n, static_cast<int>(D), cache, cap_, d_slot_, d_pos_, stream_);
+
+  auto* attn = scratch<bf16>("attn.out", static_cast<size_t>(n * nh * vd));
+  const bool fast = !force_general_ && R == cu::kMlaLatent && P == cu::kMlaKvDim - cu::kMlaLatent && nope == 128 && vd == 128 && nh % 16 == 0;
+  const auto* kvb = static_cast<const bf16*>(L.kv_b.w);
+  if (fast && all_fresh_ && !all_decode_) {
+    // Prompts: K/V of every head from the latent, causal FlashAttention-style kernel.
+    auto* kv = scratch<bf16>("attn.kv", static_cast<size_t>(n * nh * (nope + vd)));
+    linear(L.kv_b, kva, D, n, kv, nh * (nope + vd), cu::OutType::BF16, false);
+    cu::MlaPrefillArgs a;
+    a.q = q;
+    a.q_ld = nh * qk;
+    a.q_hs = qk;
+    a.k_nope = kv;
+    a.kn_ld = nh * (nope + vd);
+    a.kn_hs = nope + vd;
+    a.k_rope = kva + R;
+    a.kr_ld = D;
+    a.v = kv + nope;
+    a.v_ld = nh * (nope + vd);
+    a.v_hs = nope + vd;
+    a.out = attn;
+    a.o_ld = nh * vd;
+    a.cu_seqlens = d_cu_;
+    a.n_seqs = static_cast<int>(seqs_.size());
+    a.max_len = max_count_;
+    a.heads = static_cast<int>(nh);
+    a.softmax_scale = scale;
+    cu::mla_prefill(a, stream_);
+  } else {
+    // Absorbed: q~ = q_nope · W_UK per head, attention over the latent, then W_UV per head.
+    auto* qabs = scratch<bf16>("attn.qabs", static_cast<size_t>(n * nh * D));
+    gemm_->bf16_batched(q, nh * qk, qk, kvb, R, (nope + vd) * R, false, qabs, nh * D, D, n, R, nope, nh, stream_);
+    DSV3_CUDA_CHECK(cudaMemcpy2DAsync(qabs + R, D * sizeof(bf16), q + nope, qk * sizeof(bf16), P * sizeof(bf16),
+                                      static_cast<size_t>(n * nh), cudaMemcpyDeviceToDevice, stream_));
+    auto* olat = scratch<bf16>("attn.olat", static_cast<size_t>(n * nh * R));
+    if (fast && all_decode_) {
+      cu::MlaDecodeArgs a;
+      a.q = qabs;
+      a.kv_cache = cache;
+      a.block_table = d_table_;
+      a.block_table_stride = static_cast<int>(cap_ / cu::kMlaBlock);
+      a.seq_lens = d_seq_lens_;
+      a.out = olat;
+      a.batch = static_cast<int>(n);
+      a.heads = static_cast<int>(nh);
+      a.softmax_scale = scale;
+      a.max_seq_len = max_pos_ + 1;
+      void* ws = scratch<unsigned char>("attn.decode", cu::mla_decode_scratch_bytes(a));
+      cu::mla_decode(a, ws, stream_);
+    } else {
+      cu::LatentAttentionArgs a;
+      a.q = qabs;
+      a.cache = cache;
+      a.slot_stride = cap_;
+      a.row_slot = d_slot_;
+      a.row_pos = d_pos_;
+      a.out = olat;
+      a.rows = n;
+      a.heads = static_cast<int>(nh);
+      a.R = static_cast<int>(R);
+      a.P = static_cast<int>(P);
+      a.max_keys = max_pos_ + 1;
+      a.softmax_scale = scale;
+      cu::mla_latent_attention(a, stream_);
+    }
+    gemm_->bf16_batched(olat, nh * R, R, kvb + nope * R, R, (nope + vd) * R, true, attn, nh * vd, vd, n, vd, R, nh,
+                        stream_);
+  }
+  linear(L.o, attn, nh * vd, n, x, H, cu::OutType::BF16, true);  // x += o_proj(attn)
+}
+
+void CudaBackend::ffn(const DevLayer& L, const bf16* xn, int64_t n, bf16* x) {
+  const ModelConfig& c = model_->config;
+  const int64_t H = c.hidden_size;
+  if (!L.is_moe) {
+    mlp(L.dense, xn, n, x, true);
+    return;
+  }
+  const int E = static_cast<int>(c.n_routed_experts), K = static_cast<int>(c.num_experts_per_tok);
+  auto* logits = scratch<float>("moe.logits", static_cast<size_t>(n * E));
+  linear(L.router, xn, H, n, logits, E, cu::OutType::F32, false);
+  auto* experts = scratch<int32_t>("moe.experts", static_cast<size_t>(n * K));
+  auto* weights = scratch<float>("moe.weights", static_cast<size_t>(n * K));
+  const GateParams gp = GateParams::from_config(c);
+  cu::RouterParams rp;
+  rp.n_experts = gp.n_experts;
+  rp.n_group = gp.n_group;
+  rp.topk_group = gp.topk_group;
+  rp.top_k = gp.top_k;
+  rp.sigmoid = gp.sigmoid;
+  rp.method = gp.method == "noaux_tc" ? 0 : gp.method == "group_limited_greedy" ? 1 : 2;
+  rp.norm_topk_prob = gp.norm_topk_prob;
+  rp.routed_scaling_factor = gp.routed_scaling_factor;
+  cu::route(rp, logits, L.bias, n, experts, weights, stream_);
+  bf16* shared = nullptr;
+  if (L.shared.inter > 0) {
+    shared = scratch<bf16>("moe.shared", static_cast<size_t>(n * H));
+    mlp(L.shared, xn, n, shared, false);
+  }
+  void* ws = scratch<unsigned char>("moe.scratch", cu::moe_scratch_bytes(n, K, E, H, L.expert_inter));
+  cu::moe_routed_experts(*gemm_, L.experts, xn, experts, weights, n, K, E, H, L.expert_inter, shared, x, x, ws,
+                         stream_);
+}
+
+void CudaBackend::validate(const std::vector<SeqInput>& in) const {
+  const int64_t V = model_->config.vocab_size;
+  std::vector<char> seen(static_cast<size_t>(max_seqs_), 0);
+  for (const auto& s : in) {
+    check_slot(s.slot);
+    if (seen[s.slot]) throw InputError(fmt::format("forward: slot {} appears twice in one batch", s.slot));
+    seen[s.slot] = 1;
+    const int64_t count = static_cast<int64_t>(s.tokens.size());
+    if (count == 0) throw InputError(fmt::format("forward: no tokens for slot {}", s.slot));
+    if (len_[s.slot] + count > max_len_)
+      throw InputError(fmt::format("forward: sequence in slot {} would reach {} tokens, over the cache's {}", s.slot,
+                                   len_[s.slot] + count, max_len_));
+    for (int32_t id : s.tokens)
+      if (id < 0 || id >= V) throw InputError(fmt::format("token id {} out of range (vocabulary of {})", id, V));
+  }
+}
+
+std::vector<SeqOutput> CudaBackend::forward(const std::vector<SeqInput>& in, const ForwardOptions& opt) {
+  bool multi = false;
+  for (const auto& s : in) multi = multi || s.tokens.size() > 1;
+  if (fast_shapes_ || !multi) return forward_batch(in, opt);
+  // Other shapes: several new tokens per sequence run as successive one-token steps. Multi-token
+  // forwards of the general path disagree with HF's logits on the tiny fixtures (8-18% relative,
+  // while one-token steps agree within 2e-2; cause not found yet), so they are not used.
+  validate(in);
+  std::vector<SeqOutput> out(in.size());
+  size_t steps = 0;
+  for (const auto& s : in) steps = std::max(steps, s.tokens.size());
+  ForwardOptions one = opt;
+  one.all_logits = false;
+  for (size_t j = 0; j < steps; ++j) {
+    std::vector<SeqInput> step;
+    std::vector<size_t> which;
+    for (size_t i = 0; i < in.size(); ++i)
+      if (j < in[i].tokens.size()) {
+        step.push_back({in[i].slot, {in[i].tokens[j]}});
+        which.push_back(i);
+      }
+    auto r = forward_batch(step, one);
+    for (size_t k = 0; k < which.size(); ++k) {
+      const size_t i = which[k];
+      if (!opt.all_logits && j + 1 != in[i].tokens.size()) continue;
+      SeqOutput& o = out[i];
+      o.rows += 1;
+      o.logits.insert(o.logits.end(), r[k].logits.begin(), r[k].logits.end());
+      o.hidden.insert(o.hidden.end(), r[k].hidden.begin(), r[k].hidden.end());
+    }
+  }
+  return out;
+}
+
+std::vector<SeqOutput> CudaBackend::forward_batch(const std::vector<SeqInput>& in, const ForwardOptions& opt) {
+  const ModelConfig& c = model_->config;
+  const int64_t H = c.hidden_size, V = c.vocab_size;
+  DSV3_CUDA_CHECK(cudaSetDevice(device_));
+  // Batch layout (same checks and messages as the CPU backend).
+  seqs_.clear();
+  std::vector<char> seen(static_cast<size_t>(max_seqs_), 0);
+  int64_t n = 0;
+  for (const auto& s : in) {
+    check_slot(s.slot);
+    if (seen[s.slot]) throw InputError(fmt::format("forward: slot {} appears twice in one batch", s.slot));
+    seen[s.slot] = 1;
+    const int64_t count = static_cast<int64_t>(s.tokens.size());
+    if (count == 0) throw InputError(fmt::format("forward: no tokens for slot {}", s.slot));
+    if (len_[s.slot] + count > max_len_)
+      throw InputError(fmt::format("forward: sequence in slot {} would reach {} tokens, over the cache's {}", s.slot,
+                                   len_[s.slot] + count, max_len_));
+    for (int32_t id : s.tokens)
+      if (id < 0 || id >= V) throw InputError(fmt::format("token id {} out of range (vocabulary of {})", id, V));
+    seqs_.push_back({s.slot, n, count, len_[s.slot]});
+    n += count;
+  }
+  if (n == 0) return {};
+  std::vector<int32_t> ids, slot, pos, seq_lens, cu = {0}, table;
+  const int64_t bps = cap_ / cu::kMlaBlock;
+  max_pos_ = 0;
+  max_count_ = 0;
+  all_decode_ = true;
+  all_fresh_ = true;
+  for (size_t i = 0; i < in.size(); ++i) {
+    const auto& s = seqs_[i];
+    for (int64_t j = 0; j < s.count; ++j) {
+      ids.push_back(in[i].tokens[j]);
+      slot.push_back(s.slot);
+      pos.push_back(static_cast<int32_t>(s.start + j));
+    }
+    seq_lens.push_back(static_cast<int32_t>(s.start + s.count));
+    cu.push_back(static_cast<int32_t>(s.offset + s.count));
+    for (int64_t b = 0; b < bps; ++b) table.push_back(static_cast<int32_t>(s.slot * bps + b));
+    max_pos_ = std::max<int>(max_pos_, static_cast<int>(s.start + s.count - 1));
+    max_count_ = std::max<int>(max_count_, static_cast<int>(s.count));
+    all_decode_ = all_decode_ && s.count == 1;
+    all_fresh_ = all_fresh_ && s.start == 0;
+  }
+  auto put = [&](const char* name, const std::vector<int32_t>& v) {
+    auto* d = scratch<int32_t>(name, v.size());
+    DSV3_CUDA_CHECK(cudaMemcpyAsync(d, v.data(), v.size() * 4, cudaMemcpyHostToDevice, stream_));
+    return d;
+  };
+  auto* d_ids = put("batch.ids", ids);
+  d_slot_ = put("batch.slot", slot);
+  d_pos_ = put("batch.pos", pos);
+  d_seq_lens_ = put("batch.seq_lens", seq_lens);
+  d_cu_ = put("batch.cu", cu);
+  d_table_ = put("batch.table", table);
+
+  auto* x = scratch<bf16>("x", static_cast<size_t>(n * H));
+  auto* xn = scratch<bf16>("xn", static_cast<size_t>(n * H));
+  cu::embedding(embed_, d_ids, n, H, x, stream_);
+  const float eps = static_cast<float>(c.rms_norm_eps);
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const DevLayer& L = layers_[static_cast<size_t>(l)];
+    cu::rmsnorm(x, H, nullptr, 0, L.attn_norm, xn, H, n, H, eps, stream_);
+    attention(L, l, xn, n, x);
+    cu::rmsnorm(x, H, nullptr, 0, L.ffn_norm, xn, H, n, H, eps, stream_);
+    ffn(L, xn, n, x);
+  }
+  // Rows that get logits, final norm, lm_head.
+  std::vector<int32_t> pick;
+  for (const auto& s : seqs_) {
+    if (opt.all_logits)
+      for (int64_t i = 0; i < s.count; ++i) pick.push_back(static_cast<int32_t>(s.offset + i));
+    else
+      pick.push_back(static_cast<int32_t>(s.offset + s.count - 1));
+  }
+  const int64_t m = static_cast<int64_t>(pick.size());
+  auto* d_pick = put("batch.pick", pick);
+  auto* xp = scratch<bf16>("final.x", static_cast<size_t>(m * H));
+  auto* hn = scratch<bf16>("final.hn", static_cast<size_t>(m * H));
+  cu::embedding(x, d_pick, m, H, xp, stream_);  // gather rows
+  cu::rmsnorm(xp, H, nullptr, 0, final_norm_, hn, H, m, H, eps, stream_);
+  auto* logits = scratch<float>("final.logits", static_cast<size_t>(m * V));
+  linear(lm_head_, hn, H, m, logits, V, cu::OutType::F32, false);
+  std::vector<float> host(static_cast<size_t>(m * V));
+  DSV3_CUDA_CHECK(cudaMemcpyAsync(host.data(), logits, host.size() * 4, cudaMemcpyDeviceToHost, stream_));
+  std::vector<uint16_t> hid;
+  if (opt.want_hidden) {
+    hid.resize(static_cast<size_t>(m * H));
+    DSV3_CUDA_CHECK(cudaMemcpyAsync(hid.data(), hn, hid.size() * 2, cudaMemcpyDeviceToHost, stream_));
+  }
+  DSV3_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  for (const auto& s : seqs_) len_[s.slot] += s.count;
+  std::vector<SeqOutput> out;
+  int64_t at = 0;
+  for (const auto& s : seqs_) {
+    SeqOutput o;
+    o.rows = opt.all_logits ? s.count : 1;
+    o.logits.assign(host.begin() + at * V, host.begin() + (at + o.rows) * V);
+    if (opt.want_hidden)
+      for (int64_t i = at * H; i < (at + o.rows) * H; ++i) o.hidden.push_back(bf16_to_f32(hid[i]));
+    at += o.rows;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cuda_backend(std::shared_ptr<const Model> model, const BackendOptions& opt) {
+  return std::make_unique<CudaBackend>(std::move(model), opt);
+}
+
+}  // namespace dsv3::model

@@ -1,0 +1,151 @@
+#include "model/cuda/norm_rope_swiglu.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+#include <stdexcept>
+
+#include "model/cuda/cuda_check.hpp"
+
+namespace dsv3::model::cuda {
+namespace {
+
+constexpr int kNormThreads = 256;
+
+__global__ void rmsnorm_kernel(__nv_bfloat16* __restrict__ x, int64_t ldx, const __nv_bfloat16* __restrict__ residual,
+                               int64_t ldr, const __nv_bfloat16* __restrict__ w, __nv_bfloat16* __restrict__ y,
+                               int64_t ldy, int64_t n, float eps) {
+  const int64_t row = blockIdx.x;
+  __nv_bfloat162* xr = reinterpret_cast<__nv_bfloat162*>(x + row * ldx);
+  const int64_t half = n / 2;
+  float ss = 0.f;
+  for (int64_t i = threadIdx.x; i < half; i += blockDim.x) {
+    __nv_bfloat162 v = xr[i];
+    if (residual) {
+      const float2 a = __bfloat1622float2(v);
+      const float2 r = __bfloat1622float2(reinterpret_cast<const __nv_bfloat162*>(residual + row * ldr)[i]);
+      v = __floats2bfloat162_rn(a.x + r.x, a.y + r.y);
+      xr[i] = v;
+    }
+    const float2 f = __bfloat1622float2(v);
+    ss += f.x * f.x + f.y * f.y;
+  }
+  __shared__ float red[kNormThreads / 32];
+  for (int o = 16; o > 0; o /= 2) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+  if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = ss;
+  __syncthreads();
+  if (threadIdx.x < 32) {
+    float v = threadIdx.x < blockDim.x / 32 ? red[threadIdx.x] : 0.f;
+    for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
+    if (threadIdx.x == 0) red[0] = v;
+  }
+  __syncthreads();
+  const float inv = rsqrtf(red[0] / static_cast<float>(n) + eps);
+  __nv_bfloat162* yr = reinterpret_cast<__nv_bfloat162*>(y + row * ldy);
+  const __nv_bfloat162* wr = reinterpret_cast<const __nv_bfloat162*>(w);
+  for (int64_t i = threadIdx.x; i < half; i += blockDim.x) {
+    const float2 f = __bfloat1622float2(xr[i]);
+    const float2 nrm = __bfloat1622float2(__floats2bfloat162_rn(f.x * inv, f.y * inv));
+    const float2 ww = __bfloat1622float2(wr[i]);
+    yr[i] = __floats2bfloat162_rn(nrm.x * ww.x, nrm.y * ww.y);
+  }
+}
+
+__global__ void rope_kernel(__nv_bfloat16* __restrict__ x, int64_t tokens, int heads, int64_t ld_token,
+                            int64_t ld_head, int offset, int pairs, const int32_t* __restrict__ positions,
+                            const float* __restrict__ inv_freq, float mscale) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= tokens * heads * pairs) return;
+  const int p = static_cast<int>(i % pairs);
+  const int h = static_cast<int>((i / pairs) % heads);
+  const int64_t t = i / (static_cast<int64_t>(pairs) * heads);
+  const float angle = static_cast<float>(positions[t]) * inv_freq[p];
+  float s, c;
+  sincosf(angle, &s, &c);
+  c *= mscale;
+  s *= mscale;
+  __nv_bfloat162* ptr = reinterpret_cast<__nv_bfloat162*>(x + t * ld_token + h * ld_head + offset + 2 * p);
+  const float2 v = __bfloat1622float2(*ptr);
+  *ptr = __floats2bfloat162_rn(v.x * c - v.y * s, v.x * s + v.y * c);
+}
+
+__global__ void swiglu_kernel(const __nv_bfloat16* __restrict__ gu, int64_t tokens, int64_t inter,
+                              __nv_bfloat16* __restrict__ out) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;  // pair index
+  const int64_t half = inter / 2;
+  if (i >= tokens * half) return;
+  const int64_t t = i / half, j = i % half;
+  const float2 g = __bfloat1622float2(reinterpret_cast<const __nv_bfloat162*>(gu + t * 2 * inter)[j]);
+  const float2 u = __bfloat1622float2(reinterpret_cast<const __nv_bfloat162*>(gu + t * 2 * inter + inter)[j]);
+  const float a = g.x / (1.f + __expf(-g.x)), b = g.y / (1.f + __expf(-g.y));
+  reinterpret_cast<__nv_bfloat162*>(out + t * inter)[j] = __floats2bfloat162_rn(a * u.x, b * u.y);
+}
+
+__global__ void embedding_kernel(const __nv_bfloat16* __restrict__ table, const int32_t* __restrict__ ids, int64_t n,
+                                 __nv_bfloat16* __restrict__ out) {
+  const int64_t t = blockIdx.x;
+  const int4* src = reinterpret_cast<const int4*>(table + static_cast<int64_t>(ids[t]) * n);
+  int4* dst = reinterpret_cast<int4*>(out + t * n);
+  for (int64_t i = threadIdx.x; i < n / 8; i += blockDim.x) dst[i] = src[i];
+}
+
+unsigned blocks_for(int64_t n, int threads) { return static_cast<unsigned>((n + threads - 1) / threads); }
+
+}  // namespace
+
+void rmsnorm(__nv_bfloat16* x, int64_t ldx, const __nv_bfloat16* residual, int64_t ldr, const __nv_bfloat16* w,
+             __nv_bfloat16* y, int64_t ldy, int64_t rows, int64_t n, float eps, cudaStream_t stream) {
+  if (n % 2) throw std::invalid_argument("rmsnorm: row length must be even");
+  if (rows == 0) return;
+  rmsnorm_kernel<<<static_cast<unsigned>(rows), kNormThreads, 0, stream>>>(x, ldx, residual, ldr, w, y, ldy, n, eps);
+  DSV3_CUDA_CHECK(cudaGetLastError());
+}
+
+std::vector<float> yarn_inv_freq(int dim, double theta, double factor, int64_t original_max_positions,
+                                 double beta_fast, double beta_slow) {
+  const int half = dim / 2;
+  std::vector<float> f(half);
+  for (int i = 0; i < half; ++i)
+    f[i] = static_cast<float>(1.0 / std::pow(theta, static_cast<double>(2 * i) / dim));
+  if (factor <= 1.0) return f;
+  auto corr = [&](double beta) {
+    return dim * std::log(static_cast<double>(original_max_positions) / (beta * 2 * std::numbers::pi)) /
+           (2 * std::log(theta));
+  };
+  double low = std::max(std::floor(corr(beta_fast)), 0.0);
+  double high = std::min(std::ceil(corr(beta_slow)), static_cast<double>(dim - 1));
+  if (low == high) high += 0.001;
+  for (int i = 0; i < half; ++i) {
+    const double ramp = std::clamp((i - low) / (high - low), 0.0, 1.0);
+    const double smooth = 1.0 - ramp;  // 1 keeps the base frequency, 0 divides it by factor
+    f[i] = static_cast<float>(f[i] / factor * (1.0 - smooth) + f[i] * smooth);
+  }
+  return f;
+}
+
+void rope_interleaved(__nv_bfloat16* x, int64_t tokens, int heads, int64_t ld_token, int64_t ld_head, int offset,
+                      int dim, const int32_t* positions, const float* inv_freq, float mscale, cudaStream_t stream) {
+  const int64_t n = tokens * heads * (dim / 2);
+  if (n == 0) return;
+  rope_kernel<<<blocks_for(n, 256), 256, 0, stream>>>(x, tokens, heads, ld_token, ld_head, offset, dim / 2, positions,
+                                                      inv_freq, mscale);
+  DSV3_CUDA_CHECK(cudaGetLastError());
+}
+
+void swiglu(const __nv_bfloat16* gu, int64_t tokens, int64_t inter, __nv_bfloat16* out, cudaStream_t stream) {
+  if (inter % 2) throw std::invalid_argument("swiglu: intermediate size must be even");
+  const int64_t n = tokens * inter / 2;
+  if (n == 0) return;
+  swiglu_kernel<<<blocks_for(n, 256), 256, 0, stream>>>(gu, tokens, inter, out);
+  DSV3_CUDA_CHECK(cudaGetLastError());
+}
+
+void embedding(const __nv_bfloat16* table, const int32_t* ids, int64_t tokens, int64_t n, __nv_bfloat16* out,
+               cudaStream_t stream) {
+  if (n % 8) throw std::invalid_argument("embedding: row length must be a multiple of 8");
+  if (tokens == 0) return;
+  embedding_kernel<<<static_cast<unsigned>(tokens), 128, 0, stream>>>(table, ids, n, out);
+  DSV3_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace dsv3::model::cuda

@@ -1,0 +1,254 @@
+// gpu label: FP8 activation quantization and the cuBLASLt GEMMs (BF16, FP8 block-scaled) against
+// float64 references on the host.
+#include <gtest/gtest.h>
+
+#if DSV3_HAVE_CUDA
+#include <algorithm>
+#include <cmath>
+
+#include "cuda_test_util.hpp"
+#include "model/cuda/fp8_quant.hpp"
+#include "model/cuda/gemm.hpp"
+#include "support/test_support.hpp"
+
+namespace mc = dsv3::model::cuda;
+using namespace dsv3::test::cuda;
+
+namespace {
+
+// Host model of quantize_act_1x128 for one row group: returns the scale, writes dequantized values.
+float quant_group_host(const float* x, float* deq) {
+  float amax = 0.f;
+  for (int i = 0; i < 128; ++i) amax = std::max(amax, std::fabs(x[i]));
+  const float s = std::max(amax, 1e-4f) / 448.0f;
+  const float inv = 1.0f / s;
+  for (int i = 0; i < 128; ++i) deq[i] = static_cast<float>(fp8(x[i] * inv)) * s;
+  return s;
+}
+
+}  // namespace
+
+TEST(CudaFp8Quant, ActivationScalesAndValuesMatchTheRecipe) {
+  if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
+  std::mt19937 rng(11);
+  const int64_t M = 37, K = 384;
+  auto x = random_bf16_values(M * K, rng, 3.0f);
+  for (int i = 0; i < 128; ++i) x[5 * K + 128 + i] = 0.f;  // an all-zero group: scale clamps at 1e-4/448
+  DeviceBuffer<bf16> dx(to_bf16(x));
+  DeviceBuffer<fp8> dq(M * K);
+  const int64_t Mp = mc::act_scale_rows(M);
+  DeviceBuffer<float> ds(Mp * K / 128);
+  ds.poison();
+  mc::quantize_act_1x128(dx.get(), K, M, K, dq.get(), ds.get(), nullptr, 0, false, nullptr);
+  const auto q = dq.download();
+  const auto s = ds.download();
+  std::vector<float> deq(128);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t kb = 0; kb < K / 128; ++kb) {
+      const float hs = quant_group_host(&x[m * K + kb * 128], deq.data());
+      ASSERT_EQ(s[kb * Mp + m], hs) << "scale of row " << m << " group " << kb << " (padded M-major layout)";
+      for (int i = 0; i < 128; ++i)
+        ASSERT_EQ(to_f(q[m * K + kb * 128 + i]) * hs, deq[i]) << "row " << m << " col " << kb * 128 + i;
+    }
+  EXPECT_FLOAT_EQ(s[1 * Mp + 5], 1e-4f / 448.0f);
+}
+
+TEST(CudaFp8Quant, SegmentsGetTheirOwnMMajorScaleBlocks) {
+  if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
+  std::mt19937 rng(12);
+  const int64_t M = 10, K = 256;
+  const std::vector<int32_t> offsets = {0, 3, 3, 10};  // an empty segment in the middle
+  auto x = random_bf16_values(M * K, rng);
+  DeviceBuffer<bf16> dx(to_bf16(x));
+  DeviceBuffer<fp8> dq(M * K);
+  DeviceBuffer<float> ds((M + 3 * 3) * K / 128);
+  DeviceBuffer<int32_t> doff(offsets);
+  mc::quantize_act_1x128(dx.get(), K, M, K, dq.get(), ds.get(), doff.get(), 3, false, nullptr);
+  const auto s = ds.download();
+  std::vector<float> deq(128);
+  for (int seg = 0; seg < 3; ++seg) {
+    const int64_t o = offsets[seg], rows = offsets[seg + 1] - o;
+    for (int64_t m = o; m < o + rows; ++m)
+      for (int64_t kb = 0; kb < K / 128; ++kb)
+        ASSERT_EQ(s[mc::act_scale_segment_base(o, seg, K / 128) + kb * mc::act_scale_rows(rows) + (m - o)],
+                  quant_group_host(&x[m * K + kb * 128], deq.data()));
+  }
+}
+
+TEST(CudaFp8Quant, Ue8m0ScalesArePowersOfTwo) {
+  if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
+  std::mt19937 rng(13);
+  const int64_t M = 4, K = 128;
+  auto x = random_bf16_values(M * K, rng, 5.f);
+  DeviceBuffer<bf16> dx(to_bf16(x));
+  DeviceBuffer<fp8> dq(M * K);
+  DeviceBuffer<float> ds(M);
+  mc::quantize_act_1x128(dx.get(), K, M, K, dq.get(), ds.get(), nullptr, 0, true, nullptr);
+  for (float v : ds.download()) {
+    int e = 0;
+    EXPECT_EQ(std::frexp(v, &e), 0.5f) << v;
+  }
+}
+
+TEST(CudaGemm, Bf16MatchesFloat64ReferenceAndAccumulates) {
+  if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
+  std::mt19937 rng(21);
+  const int64_t M = 19, N = 200, K = 256;
+  auto x = random_bf16_values(M * K, rng), w = random_bf16_values(N * K, rng, 0.05f);
+  auto d0 = random_bf16_values(M * N, rng);
+  DeviceBuffer<bf16> dx(to_bf16(x)), dw(to_bf16(w)), dd(to_bf16(d0));
+  DeviceBuffer<float> df(M * N);
+  df.poison();
+  mc::Gemm gemm;
+  gemm.bf16(dx.get(), K, dw.get(), df.get(), N, mc::OutType::F32, M, N, K, 0.f, nullptr);
+  gemm.bf16(dx.get(), K, dw.get(), dd.get(), N, mc::OutType::BF16, M, N, K, 1.f, nullptr);
+  std::vector<double> ref(M * N), ref_acc(M * N);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      double acc = 0;
+      for (int64_t k = 0; k < K; ++k) acc += static_cast<double>(x[m * K + k]) * w[n * K + k];
+      ref[m * N + n] = acc;
+      ref_acc[m * N + n] = acc + d0[m * N + n];
+    }
+  EXPECT_LT(rel_error(df.download(), ref), 1e-5);
+  EXPECT_LT(rel_error(to_float(dd.download()), ref_acc), 8e-3);
+}
+
+namespace {
+
+// The MLA absorptions: per head h, q~ = q_nope[h] · W_UK[h] (W [K, N]) and o = o_lat[h] · W_UV[h]^T (W [N, K]).
+void check_batched(int64_t M, int64_t heads, int64_t K, int64_t N, uint32_t seed) {
+  std::mt19937 rng(seed);
+  auto x = random_bf16_values(M * heads * K, rng), w = random_bf16_values(heads * N * K, rng, 0.1f);
+  DeviceBuffer<bf16> dx(to_bf16(x)), dw(to_bf16(w)), dd(M * heads * N);
+  mc::Gemm gemm;
+  for (bool w_nk : {true, false}) {
+    dd.poison();
+    // X row stride heads*K, head stride K; W per head N*K elements; D row stride heads*N, head stride N.
+    gemm.bf16_batched(dx.get(), heads * K, K, dw.get(), w_nk ? K : N, N * K, w_nk, dd.get(), heads * N, N, M, N, K,
+                      heads, nullptr);
+    std::vector<double> ref(M * heads * N);
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+          double acc = 0;
+          for (int64_t k = 0; k < K; ++k) {
+            const float wv = w_nk ? w[h * N * K + n * K + k] : w[h * N * K + k * N + n];
+            acc += static_cast<double>(x[m * heads * K + h * K + k]) * wv;
+          }
+          ref[m * heads * N + h * N + n] = acc;
+        }
+    EXPECT_LT(rel_error(to_float(dd.download()), ref), 8e-3) << (w_nk ? "W [N, K]" : "W [K, N]") << " M=" << M
+                                                              << " K=" << K << " N=" << N;
+  }
+}
+
+}  // namespace
+
+TEST(CudaGemm, Bf16StridedBatchedBothOrientations) {
+  if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
+  check_batched(5, 3, 64, 96, 22);   // cuBLASLt
+  check_batched(7, 4, 16, 32, 23);   // small shapes (the fixtures' W_UK): the plain kernel
+  check_batched(7, 4, 32, 24, 24);   // (W_UV)
+}
+
+TEST(CudaGemm, Bf16SmallShapesAccumulate) {
+  if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
+  std::mt19937 rng(25);
+  const int64_t M = 9, N = 24, K = 48;
+  auto x = random_bf16_values(M * K, rng), w = random_bf16_values(N * K, rng, 0.1f), d0 = random_bf16_values(M * N, rng);
+  DeviceBuffer<bf16> dx(to_bf16(x)), dw(to_bf16(w)), dd(to_bf16(d0));
+  mc::Gemm gemm;
+  gemm.bf16(dx.get(), K, dw.get(), dd.get(), N, mc::OutType::BF16, M, N, K, 1.f, nullptr);
+  std::vector<double> ref(M * N);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      double acc = d0[m * N + n];
+      for (int64_t k = 0; k < K; ++k) acc += static_cast<double>(x[m * K + k]) * w[n * K + k];
+      ref[m * N + n] = acc;
+    }
+  EXPECT_LT(rel_error(to_float(dd.download()), ref), 8e-3);
+}
+
+namespace {
+
+// Block-scaled FP8 GEMM against float64 over exactly the dequantized operands.
+void check_fp8_block(int64_t M, int64_t N, int64_t K, uint32_t seed) {
+  std::mt19937 rng(seed);
+  auto x = random_bf16_values(M * K, rng, 2.0f);
+  std::vector<float> w(N * K);
+  std::normal_distribution<float> nd(0.f, 0.02f);
+  for (int64_t n = 0; n < N; ++n)  // different magnitudes per 128-row block exercise the scales
+    for (int64_t k = 0; k < K; ++k) w[n * K + k] = nd(rng) * static_cast<float>(1 + (n / 128) + 3 * (k / 128));
+  DeviceBuffer<bf16> dx(to_bf16(x));
+  DeviceBuffer<float> dw(w);
+  DeviceBuffer<fp8> dxq(M * K), dwq(N * K);
+  const int64_t nb = (N + 127) / 128, kb = K / 128;
+  const int64_t Mp = mc::act_scale_rows(M);
+  DeviceBuffer<float> dxs(Mp * kb), dws(nb * kb);
+  DeviceBuffer<bf16> dd(M * N);
+  dd.poison();
+  mc::quantize_act_1x128(dx.get(), K, M, K, dxq.get(), dxs.get(), nullptr, 0, false, nullptr);
+  mc::quantize_weight_128x128(dw.get(), N, K, dwq.get(), dws.get(), nullptr);
+  mc::Gemm gemm;
+  gemm.fp8_block(dxq.get(), dxs.get(), dwq.get(), dws.get(), dd.get(), N, M, N, K, 0.f, nullptr);
+  const auto xq = dxq.download(), wq = dwq.download();
+  const auto xs = dxs.download(), ws = dws.download();
+  std::vector<double> ref(M * N);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      double acc = 0;
+      for (int64_t k = 0; k < K; ++k)
+        acc += static_cast<double>(to_f(xq[m * K + k])) * xs[(k / 128) * Mp + m] * to_f(wq[n * K + k]) *
+               ws[(n / 128) * kb + k / 128];
+      ref[m * N + n] = acc;
+    }
+  const double err = rel_error(to_float(dd.download()), ref);
+  EXPECT_LT(err, 5e-3) << "M=" << M << " N=" << N << " K=" << K;
+}
+
+}  // namespace
+
+TEST(CudaGemm, Fp8BlockScaledMatchesDequantizedReference) {
+  if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
+  if (!mc::Gemm::block_scaling_supported()) GTEST_SKIP() << "cuBLASLt " << mc::Gemm::cublaslt_version()
+                                                         << " has no VEC128/BLK128x128 scaling on this GPU";
+  check_fp8_block(64, 256, 512, 31);
+  check_fp8_block(1, 384, 512, 32);
+  check_fp8_block(128, 576, 1024, 33);  // kv_a's ragged last 64-row block
+  check_fp8_block(200, 128, 1536, 34);
+  check_fp8_block(15, 2112, 512, 35);  // M not a multiple of 4: padded internally
+  check_fp8_block(6, 256, 512, 36);
+}
+
+TEST(CudaGemm, Fp8BlockScaledRejectsKBlocksNotAMultipleOfFour) {
+  if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
+  if (!mc::Gemm::block_scaling_supported()) GTEST_SKIP() << "no cuBLASLt block scaling here";
+  mc::Gemm gemm;
+  EXPECT_THROW(gemm.fp8_block(nullptr, nullptr, nullptr, nullptr, nullptr, 128, 64, 128, 384, 0.f, nullptr),
+               std::invalid_argument);
+}
+
+TEST(CudaGemm, WeightDequantizationInvertsQuantization) {
+  if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
+  std::mt19937 rng(41);
+  const int64_t N = 200, K = 256;
+  std::vector<float> w(N * K);
+  std::normal_distribution<float> nd(0.f, 0.1f);
+  for (auto& v : w) v = nd(rng);
+  DeviceBuffer<float> dw(w);
+  DeviceBuffer<fp8> dq(N * K);
+  DeviceBuffer<float> ds(2 * 2);
+  DeviceBuffer<bf16> db(N * K);
+  mc::quantize_weight_128x128(dw.get(), N, K, dq.get(), ds.get(), nullptr);
+  mc::dequantize_weight_128x128(dq.get(), ds.get(), N, K, db.get(), nullptr);
+  const auto b = to_float(db.download());
+  std::vector<double> ref(w.begin(), w.end());
+  EXPECT_LT(rel_error(b, ref), 0.04);  // e4m3 has 3 mantissa bits
+  const auto s = ds.download();
+  float amax = 0.f;
+  for (int64_t n = 0; n < 128; ++n)
+    for (int64_t k = 0; k < 128; ++k) amax = std::max(amax, std::fabs(w[n * K + k]));
+  EXPECT_FLOAT_EQ(s[0], amax / 448.0f);
+}
+#endif
