@@ -30,6 +30,7 @@
 #include "model/cpu_matmul.hpp"
 #include "model/dtype.hpp"
 #include "model/engine.hpp"
+#include "model/model_info.hpp"
 #include "model/weights.hpp"
 
 namespace fs = std::filesystem;
@@ -254,7 +255,7 @@ void BM_MemoryBandwidth(benchmark::State& st) {
   for (auto _ : st) st.counters["GBps"] = measured_bandwidth() / 1e9;
   st.counters["threads"] = threads();
 }
-BENCHMARK(BM_MemoryBandwidth)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MemoryBandwidth)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_Prefill(benchmark::State& st, const std::string& name) {
   auto m = model(name);
@@ -268,10 +269,10 @@ void BM_Prefill(benchmark::State& st, const std::string& name) {
     benchmark::DoNotOptimize(out);
   }
   st.counters["tokens_per_s"] = benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
-  st.counters["params_M"] = static_cast<double>(m->checkpoint->mapped_bytes()) / (name.find("fp8") != std::string::npos ? 1.0 : 2.0) / 1e6;
+  st.counters["params_M"] = static_cast<double>(total_params(m->config, false)) / 1e6;
 }
-BENCHMARK_CAPTURE(BM_Prefill, bf16, std::string("v3-115m-bf16"))->Arg(128)->Arg(512)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Prefill, fp8, std::string("v3-115m-fp8"))->Arg(128)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Prefill, bf16, std::string("v3-115m-bf16"))->Arg(128)->Arg(512)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Prefill, fp8, std::string("v3-115m-fp8"))->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_Decode(benchmark::State& st, const std::string& name) {
   auto m = model(name);
@@ -299,8 +300,9 @@ void BM_Decode(benchmark::State& st, const std::string& name) {
   st.counters["roofline_tokens_per_s"] = bw / bpt;
   st.counters["bandwidth_GBps"] = bw / 1e9;
 }
-BENCHMARK_CAPTURE(BM_Decode, bf16, std::string("v3-115m-bf16"))->Arg(64)->Arg(1024)->Unit(benchmark::kMillisecond)->MinTime(2.0);
-BENCHMARK_CAPTURE(BM_Decode, fp8, std::string("v3-115m-fp8"))->Arg(64)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+// Fixed iterations (each re-runs the prefill, untimed).
+BENCHMARK_CAPTURE(BM_Decode, bf16, std::string("v3-115m-bf16"))->Arg(64)->Arg(1024)->Unit(benchmark::kMillisecond)->Iterations(4)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Decode, fp8, std::string("v3-115m-fp8"))->Arg(64)->Unit(benchmark::kMillisecond)->Iterations(4)->UseRealTime();
 
 int64_t rss_bytes() {
   std::ifstream f("/proc/self/status");

@@ -99,6 +99,40 @@ __attribute__((target("avx2,fma,f16c"))) void row_dot_avx2_n(const Linear& W, in
   for (int j = 0; j < N; ++j) acc[j] += (hsum(_mm256_add_ps(a[j], b[j])) + tail[j]) * s;
 }
 
+// FP8 row with its block scales, 16 values per step; block sums scaled in registers.
+template <int N>
+__attribute__((target("avx2,fma,f16c"))) void row_dot_fp8_avx2(const Linear& W, int64_t r, const float* x, float* acc) {
+  const uint8_t* row = W.data + r * W.in;
+  const float* sc = W.scale + (r / W.block_n) * W.scale_cols;
+  const __m256i lo7 = _mm256_set1_epi16(0x7f), sign = _mm256_set1_epi16(0x80);
+  __m256 tot[N];
+  float tail[N] = {};
+  for (int j = 0; j < N; ++j) tot[j] = _mm256_setzero_ps();
+  for (int64_t c0 = 0; c0 < W.in; c0 += W.block_k) {
+    const int64_t c1 = std::min(W.in, c0 + W.block_k);
+    const float s = sc[c0 / W.block_k];
+    __m256 a[N], b[N];
+    for (int j = 0; j < N; ++j) a[j] = b[j] = _mm256_setzero_ps();
+    int64_t c = c0;
+    for (; c + 16 <= c1; c += 16) {
+      __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c)));
+      __m256i h = _mm256_or_si256(_mm256_slli_epi16(_mm256_and_si256(v, lo7), 7),
+                                  _mm256_slli_epi16(_mm256_and_si256(v, sign), 8));
+      const __m256 w0 = _mm256_cvtph_ps(_mm256_castsi256_si128(h));
+      const __m256 w1 = _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1));
+      for (int j = 0; j < N; ++j) {
+        a[j] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + j * W.in + c), a[j]);
+        b[j] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + j * W.in + c + 8), b[j]);
+      }
+    }
+    for (; c < c1; ++c)
+      for (int j = 0; j < N; ++j) tail[j] += fp8_e4m3_to_f32(row[c]) * s * x[j * W.in + c];
+    const __m256 sv = _mm256_set1_ps(s * 256.0f);  // the f16 reinterpretation is 2^-8 of the e4m3 value
+    for (int j = 0; j < N; ++j) tot[j] = _mm256_fmadd_ps(_mm256_add_ps(a[j], b[j]), sv, tot[j]);
+  }
+  for (int j = 0; j < N; ++j) acc[j] += hsum(tot[j]) + tail[j];
+}
+
 bool detect_avx2() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
@@ -109,6 +143,16 @@ const bool kAvx2 = detect_avx2();
 void small_row(const Linear& W, int64_t r, const float* x, int64_t n, float* y) {
   float acc[kSmallN] = {};
   const bool fp8 = W.dtype == DType::F8_E4M3;
+  if (fp8 && kAvx2) {
+    switch (n) {
+      case 1: row_dot_fp8_avx2<1>(W, r, x, acc); break;
+      case 2: row_dot_fp8_avx2<2>(W, r, x, acc); break;
+      case 3: row_dot_fp8_avx2<3>(W, r, x, acc); break;
+      default: row_dot_fp8_avx2<4>(W, r, x, acc); break;
+    }
+    for (int64_t j = 0; j < n; ++j) y[j * W.out + r] = acc[j];
+    return;
+  }
   const int64_t step = fp8 ? W.block_k : W.in;
   for (int64_t c0 = 0; c0 < W.in; c0 += step) {
     const int64_t c1 = std::min(W.in, c0 + step);

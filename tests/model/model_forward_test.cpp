@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "model/backend.hpp"
 #include "model/rope.hpp"
@@ -58,3 +59,30 @@ TEST(ModelForward, RopeMatchesHF) {
 TEST(ModelForward, Bf16LogitsMatchHF) { check_logits("tiny-bf16", kTolBf16); }
 
 TEST(ModelForward, Fp8LogitsMatchHF) { check_logits("tiny-fp8", kTolFp8); }
+
+TEST(ModelForward, RopeAttentionFactorFollowsHF) {
+  // HF: attention_factor = mscale(f, mscale) / mscale(f, mscale_all_dim) when both are set,
+  // else mscale(f) with mscale 1; an explicit attention_factor wins. f = max_pos / original.
+  auto j = nlohmann::json::parse(test::read_file(test::fixture_dir("tiny-bf16") + "/config.json"));
+  auto factor_for = [&](const nlohmann::json& rs) {
+    auto jj = j;
+    jj["rope_scaling"] = rs;
+    return Rope::from_config(ModelConfig::from_json(jj, "cfg.json")).attention_factor;
+  };
+  nlohmann::json base = {{"type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 64}};
+  auto b = base;
+  b["mscale"] = 0.9;
+  b["mscale_all_dim"] = 0.7;
+  EXPECT_NEAR(factor_for(b), (0.09 * std::log(4.0) + 1) / (0.07 * std::log(4.0) + 1), 1e-6);
+  b = base;
+  b["mscale_all_dim"] = 1.0;  // mscale absent: mscale(f)
+  EXPECT_NEAR(factor_for(b), 0.1 * std::log(4.0) + 1, 1e-6);
+  b["attention_factor"] = 1.25;
+  EXPECT_NEAR(factor_for(b), 1.25, 1e-6);
+  // No scaling: plain RoPE frequencies base^(-2i/d).
+  auto jj = j;
+  jj.erase("rope_scaling");
+  Rope r = Rope::from_config(ModelConfig::from_json(jj, "cfg.json"));
+  EXPECT_FLOAT_EQ(r.inv_freq[1], static_cast<float>(std::pow(10000.0, -2.0 / 16)));
+  EXPECT_EQ(r.attention_factor, 1.0f);
+}
