@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 
 #include "model/errors.hpp"
 #include "reports/h5_file.hpp"
@@ -34,6 +35,12 @@ ReportInputs load_report_inputs(const std::vector<std::filesystem::path>& files)
                                    f.string(), schema));
     }
   }
+  // Scenarios that share a name (e.g. the same scenario file run with different --set) are
+  // told apart by their file.
+  std::map<std::string, int> seen;
+  for (auto& x : in.sims) ++seen[x.name];
+  for (auto& x : in.sims)
+    if (seen[x.name] > 1 && x.params.empty()) x.name += " (" + x.file + ")";
   return in;
 }
 

@@ -135,6 +135,13 @@ bool fit_x_labels(Frame& f, const std::vector<std::string>& labels) {
   for (auto& l : labels) longest = std::max(longest, l.size());
   if (7.0 * static_cast<double>(longest) <= slot * 0.95) return false;
   double extra = std::min(160.0, 7.0 * static_cast<double>(longest) * 0.5);  // sin 30 deg
+  // The first label runs left of its slot by about its length x cos 30 deg: widen the margin.
+  double reach = 7.0 * static_cast<double>(labels.front().size()) * 0.87 - slot * 0.5 + 10;
+  if (reach > f.left) {
+    double grow = std::min(reach, 260.0) - f.left;
+    f.left += grow;
+    f.w += grow;
+  }
   f.h += extra;
   f.bottom += extra;
   f.label_extra = extra;
