@@ -16,6 +16,8 @@
 #include "reports/score_table.hpp"
 #include "reports/sim_table.hpp"
 #include "reports/table.hpp"
+#include "sim/scenario.hpp"
+#include "sim/simulate.hpp"
 
 namespace dsv3::cli {
 namespace {
@@ -48,7 +50,9 @@ struct TableOpts {
 };
 
 struct ClaimsOpts {
-  std::string config, sim, run, reference = "published", format = "md", out;
+  std::string config, sim, run, reference = "published", format = "md", out, scenario;
+  std::vector<std::string> sets;
+  bool no_sim = false;
 };
 
 struct HtmlOpts {
@@ -56,6 +60,27 @@ struct HtmlOpts {
   std::string reference, out, config, sim, title = "dsv3 report";
   bool claims = true;
 };
+
+// The simulator's totals for the claims: the given scenario (default: the published run),
+// with the model config replaced by --config when one is given, so a config change moves the
+// cost rows too.
+SimValues simulate_for_claims(const std::string& scenario, const std::vector<std::string>& sets,
+                              const std::string& config) {
+  sim::Scenario sc = sim::load_scenario(scenario.empty() ? sim::default_scenario_path() : fs::path(scenario));
+  if (!config.empty()) sc.model_config = config;
+  for (auto& a : sets) sim::apply_set(sc, a);
+  sim::SimResult r = sim::simulate(sc);
+  SimValues v;
+  v.source = fmt::format("dsv3 simulate {}{}{}", scenario.empty() ? "(default scenario " + sim::default_scenario_path().filename().string() + ")" : scenario,
+                         config.empty() ? "" : ", model " + config, sets.empty() ? "" : ", --set " + fmt::format("{}", fmt::join(sets, " ")));
+  v.total_gpu_hours = r.total_gpu_hours;
+  v.total_usd = r.total_usd;
+  v.pretrain_gpu_hours = r.pretrain_gpu_hours;
+  v.usd_per_gpu_hour = r.usd_per_gpu_hour;
+  v.gpu = r.hw.name;
+  v.precision = sim::to_string(sc.precision);
+  return v;
+}
 
 struct PlotOpts {
   std::vector<std::string> files;
@@ -70,11 +95,13 @@ ReportInputs inputs(const std::vector<std::string>& files, const std::string& re
   return in;
 }
 
-ClaimInputs claim_inputs(const std::string& config, const std::string& sim, const std::string& run) {
+ClaimInputs claim_inputs(const std::string& config, const std::string& sim_json, const std::string& run,
+                         const std::string& scenario = "", const std::vector<std::string>& sets = {}, bool run_sim = true) {
   ClaimInputs ci;
   auto cfg = config.empty() ? model::ModelConfig::deepseek_v3() : model::ModelConfig::load(config);
   ci.model = model_values(cfg);
-  if (!sim.empty()) ci.sim = sim_values_from_json_file(sim);
+  if (!sim_json.empty()) ci.sim = sim_values_from_json_file(sim_json);
+  else if (run_sim) ci.sim = simulate_for_claims(scenario, sets, config);
   if (!run.empty()) {
     auto r = read_run(run);
     ci.run_source = fs::path(run).filename().string();
@@ -145,7 +172,10 @@ void add_report(CLI::App& root) {
   auto c = std::make_shared<ClaimsOpts>();
   auto* claims = rep->add_subcommand("claims", "The article's claims against dsv3's values and the primary sources");
   claims->add_option("--config", c->config, "model config.json or folder (default: the bundled DeepSeek-V3 config)");
-  claims->add_option("--sim", c->sim, "JSON from `dsv3 simulate --format json` (for the cost claims)");
+  claims->add_option("--sim", c->sim, "JSON from `dsv3 simulate --format json` to use instead of simulating");
+  claims->add_option("--scenario", c->scenario, "scenario YAML for the cost claims (default: the published run)");
+  claims->add_option("--set", c->sets, "override a scenario key for the cost claims (repeatable)");
+  claims->add_flag("--no-sim", c->no_sim, "leave the cost claims unsimulated");
   claims->add_option("--run", c->run, "RUN.h5 whose scores fill the benchmark rows' computed column");
   claims->add_option("--reference", c->reference, "published scores to check the benchmark table against")
       ->capture_default_str();
@@ -153,7 +183,7 @@ void add_report(CLI::App& root) {
   claims->add_option("-o,--out", c->out, "write to this file instead of stdout");
   claims->callback([c] {
     auto f = parse_format(c->format);
-    auto ci = claim_inputs(c->config, c->sim, c->run);
+    auto ci = claim_inputs(c->config, c->sim, c->run, c->scenario, c->sets, !c->no_sim);
     auto rows = check_claims(ci, default_claims_dir(), load_reference(c->reference));
     emit(render(claims_table(rows, ci), f), c->out);
   });
