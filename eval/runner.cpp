@@ -173,8 +173,11 @@ std::string code_program(const Task& t, const datasets::HumanEvalProblem& p, con
   return humaneval_program(p, code);
 }
 
+using MetricCache = std::map<std::pair<std::string, int64_t>, std::map<std::string, double>>;
+
 struct TaskRun {
   const Task* task = nullptr;
+  MetricCache named;  // named metrics of the samples scored in this invocation
   std::vector<Doc> docs;
   reports::TaskInfo info;
   std::string metric_name;  // score_response's name of the primary metric
@@ -228,7 +231,11 @@ void add_named_metrics(json& tj, const reports::TaskData& td, const std::map<std
     auto d = by_id.find(s.id);
     if (d == by_id.end()) continue;
     std::map<std::string, double> m;
-    if (s.error.empty()) m = score_response(*tr.task, *d->second, s.response).metrics;
+    auto cached = tr.named.find({s.id, s.sample_index});
+    if (cached != tr.named.end())
+      m = cached->second;
+    else if (s.error.empty())
+      m = score_response(*tr.task, *d->second, s.response).metrics;
     for (auto& name : tr.task->metrics) {
       auto& c = counts[name];
       c.first += m.count(name) && m[name] >= 1 ? 1 : 0;
@@ -437,11 +444,12 @@ RunOutcome run_evaluation(const RunOptions& o) {
   auto cancelled = [&](const std::string& error) {
     return (g_interrupted || stop) && error.size() >= 9 && error.compare(error.size() - 9, 9, "cancelled") == 0;
   };
-  auto record = [&](const TaskRun& tr, reports::SampleRecord&& r) {
+  auto record = [&](const TaskRun& tr, const std::vector<reports::SampleRecord>& recs) {
+    if (recs.empty()) return;
     std::lock_guard lock(wmu);
-    writer->append(tr.info.name, r);
-    ++added;
-    progress.tick(tr.progress_line, r.correct == 1);
+    writer->append_many(tr.info.name, recs);
+    added += static_cast<int64_t>(recs.size());
+    for (auto& r : recs) progress.tick(tr.progress_line, r.correct == 1);
   };
   auto work = [&](int slot) {
     std::vector<Unit> batch;
@@ -458,10 +466,15 @@ RunOutcome run_evaluation(const RunOptions& o) {
             reqs.push_back({d.id, d.prompt, d.choices});
           }
           auto res = backend->loglikelihood(reqs);
+          std::vector<reports::SampleRecord> recs;
+          bool cut = false;
           for (size_t i = 0; i < batch.size(); ++i) {
             auto& d = tr.docs[batch[i].doc];
             auto& x = res[i];
-            if (cancelled(x.error)) return;  // no answer came: not a sample
+            if (cancelled(x.error)) {  // no answer came: not a sample
+              cut = true;
+              break;
+            }
             reports::SampleRecord r;
             r.id = d.id;
             r.subject = doc_subject(task, d);
@@ -481,8 +494,10 @@ RunOutcome run_evaluation(const RunOptions& o) {
             } else {
               r.correct = -1;
             }
-            record(tr, std::move(r));
+            recs.push_back(std::move(r));
           }
+          record(tr, recs);
+          if (cut) return;
           continue;
         }
         std::vector<GenRequest> reqs;
@@ -501,10 +516,15 @@ RunOutcome run_evaluation(const RunOptions& o) {
           reqs.push_back(std::move(q));
         }
         auto res = backend->generate(reqs);
+        std::vector<reports::SampleRecord> recs;
+        bool cut = false;
         for (size_t i = 0; i < batch.size(); ++i) {
           auto& d = tr.docs[batch[i].doc];
           auto& x = res[i];
-          if (cancelled(x.error)) return;  // no answer came: not a sample
+          if (cancelled(x.error)) {  // no answer came: not a sample
+            cut = true;
+            break;
+          }
           reports::SampleRecord r;
           r.id = d.id;
           r.sample_index = batch[i].sample;
@@ -530,12 +550,18 @@ RunOutcome run_evaluation(const RunOptions& o) {
             }
           } else {
             auto sc = score_response(task, d, x.text);
+            if (task.metrics.size() > 1) {
+              std::lock_guard lock(wmu);
+              runs[batch[0].task].named[{d.id, batch[i].sample}] = sc.metrics;
+            }
             r.extracted = sc.extracted;
             auto m = sc.metrics.find(tr.metric_name);
             r.correct = m != sc.metrics.end() && m->second >= 1 ? 1 : 0;
           }
-          record(tr, std::move(r));
+          recs.push_back(std::move(r));
         }
+        record(tr, recs);
+        if (cut) return;
       }
     } catch (const BackendError& e) {
       std::lock_guard lock(qmu);

@@ -316,6 +316,38 @@ void append(hid_t loc, const std::string& name, double v) {
   check(H5Dwrite(ds.id(), H5T_NATIVE_DOUBLE, ms.id(), fs.id(), H5P_DEFAULT, &v), "append", name);
 }
 
+namespace {
+Handle grow_by(hid_t ds, size_t rows) {
+  hsize_t start = ds_len(ds), n = start + rows, count = rows;
+  if (H5Dset_extent(ds, &n) < 0) fail("H5Dset_extent");
+  Handle fs(H5Dget_space(ds));
+  H5Sselect_hyperslab(fs.id(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
+  return fs;
+}
+template <class T>
+void append_n(hid_t loc, const std::string& name, hid_t type, const T* data, size_t n) {
+  if (n == 0) return;
+  auto ds = open_ds(loc, name);
+  auto fs = grow_by(ds.id(), n);
+  hsize_t count = n;
+  Handle ms(H5Screate_simple(1, &count, nullptr));
+  check(H5Dwrite(ds.id(), type, ms.id(), fs.id(), H5P_DEFAULT, data), "append", name);
+}
+}  // namespace
+
+void append_rows(hid_t loc, const std::string& name, const std::vector<std::string>& v) {
+  std::vector<const char*> p;
+  for (auto& s : v) p.push_back(s.c_str());
+  auto t = str_type();
+  append_n(loc, name, t.id(), p.data(), p.size());
+}
+void append_rows(hid_t loc, const std::string& name, const std::vector<int64_t>& v) {
+  append_n(loc, name, H5T_NATIVE_INT64, v.data(), v.size());
+}
+void append_rows(hid_t loc, const std::string& name, const std::vector<double>& v) {
+  append_n(loc, name, H5T_NATIVE_DOUBLE, v.data(), v.size());
+}
+
 size_t column_length(hid_t loc, const std::string& name) {
   auto ds = open_ds(loc, name);
   return ds_len(ds.id());

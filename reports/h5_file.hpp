@@ -74,6 +74,10 @@ void create_column(hid_t loc, const std::string& name, ColType t, size_t chunk =
 void append(hid_t loc, const std::string& name, const std::string& v);
 void append(hid_t loc, const std::string& name, int64_t v);  // any integer column
 void append(hid_t loc, const std::string& name, double v);
+// Several rows at once (one extent change and one write per column).
+void append_rows(hid_t loc, const std::string& name, const std::vector<std::string>& v);
+void append_rows(hid_t loc, const std::string& name, const std::vector<int64_t>& v);  // any integer column
+void append_rows(hid_t loc, const std::string& name, const std::vector<double>& v);
 size_t column_length(hid_t loc, const std::string& name);
 void truncate_column(hid_t loc, const std::string& name, size_t n);
 

@@ -605,6 +605,51 @@ void RunWriter::append(const std::string& task, const SampleRecord& s) {
   impl_->done[task].insert({s.id, s.sample_index});
 }
 
+void RunWriter::append_many(const std::string& task, const std::vector<SampleRecord>& v) {
+  if (v.empty()) return;
+  if (std::none_of(tasks_.begin(), tasks_.end(), [&](auto& t) { return t.name == task; }))
+    throw std::logic_error(fmt::format("RunWriter::append_many: unknown task '{}'", task));
+  if (impl_->journal_fd < 0) throw std::logic_error("RunWriter::append_many after finish");
+  std::string lines;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i > 0) lines += '\n';
+    lines += sample_json(task, v[i]).dump();
+  }
+  write_line(impl_->journal_fd, lines, impl_->journal);
+  auto g = h5::open_group(impl_->file.id(), "tasks/" + task + "/samples");
+  std::vector<std::string> id, subject, ph, resp, ext, gold, err;
+  std::vector<int64_t> si, cor, ti, to;
+  std::vector<double> lat;
+  for (auto& r : v) {
+    id.push_back(r.id);
+    si.push_back(r.sample_index);
+    subject.push_back(r.subject);
+    ph.push_back(r.prompt_sha256);
+    resp.push_back(r.response);
+    ext.push_back(r.extracted);
+    gold.push_back(r.gold);
+    cor.push_back(r.correct);
+    lat.push_back(r.latency_s);
+    ti.push_back(r.tokens_in);
+    to.push_back(r.tokens_out);
+    err.push_back(r.error);
+  }
+  h5::append_rows(g.id(), "id", id);
+  h5::append_rows(g.id(), "sample_index", si);
+  h5::append_rows(g.id(), "subject", subject);
+  h5::append_rows(g.id(), "prompt_sha256", ph);
+  h5::append_rows(g.id(), "response", resp);
+  h5::append_rows(g.id(), "extracted", ext);
+  h5::append_rows(g.id(), "gold", gold);
+  h5::append_rows(g.id(), "correct", cor);
+  h5::append_rows(g.id(), "latency_s", lat);
+  h5::append_rows(g.id(), "tokens_in", ti);
+  h5::append_rows(g.id(), "tokens_out", to);
+  h5::append_rows(g.id(), "error", err);
+  h5::flush(impl_->file);
+  for (auto& r : v) impl_->done[task].insert({r.id, r.sample_index});
+}
+
 void RunWriter::finish(const std::string& end_time_utc) {
   prov_.end_time_utc = end_time_utc;
   hid_t f = impl_->file.id();

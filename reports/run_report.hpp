@@ -117,6 +117,9 @@ class RunWriter {
   bool done(const std::string& task, const std::string& id, int64_t sample_index) const;
   size_t count(const std::string& task) const;
   void append(const std::string& task, const SampleRecord& s);
+  // Several samples of one task: their journal lines in one write(2), then the HDF5 rows and
+  // one flush. A crash keeps every sample whose journal line is complete.
+  void append_many(const std::string& task, const std::vector<SampleRecord>& s);
   void finish(const std::string& end_time_utc);
 
   struct Impl;
