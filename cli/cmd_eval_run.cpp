@@ -43,7 +43,7 @@ void print_text(const nlohmann::json& s) {
     if (t.contains("micro")) fmt::print("{:<16} micro {:.4f}  macro {:.4f} over {} subjects\n", "", t["micro"].get<double>(),
                                         t["macro"].get<double>(), t.contains("subjects") ? t["subjects"].size() : 0);
     for (auto& [k, v] : t.items())
-      if (k.rfind("pass@", 0) == 0 && k != "pass@1") fmt::print("{:<16} {} {:.4f}\n", "", k, v.get<double>());
+      if (k.rfind("pass@", 0) == 0 && k != "pass@1" && k.find('_') == std::string::npos) fmt::print("{:<16} {} {:.4f}\n", "", k, v.get<double>());
   }
 }
 
