@@ -3,7 +3,8 @@
 //    rendering, lookup, answer extraction and metric, journal write + HDF5 append + flush,
 //    metrics at the end) over the real benchmark files: samples/s = harness overhead.
 //  BM_HttpServeThroughput/<concurrency>: `dsv3 serve` with the tiny fixture model (started
-//    as a child process, CPU, 1 model thread) and the HTTP backend, gsm8k 0-shot, 8 new tokens.
+//    as a child process, CPU, 1 model thread) and the HTTP backend: 256 short GSM8K-format items,
+//    0-shot, 8 new tokens each (greedy).
 // Needs ../shared/data/benchmarks; the serve benchmark needs the built dsv3 binary (DSV3_BIN,
 // default build/bin/dsv3) and tests/data.
 #include <benchmark/benchmark.h>
@@ -104,6 +105,20 @@ struct Serve {
   }
 };
 
+// Short GSM8K-format items whose 0-shot prompts fit the tiny model's 256 positions.
+fs::path short_gsm8k() {
+  fs::path dir = bench_dir() / "short";
+  if (fs::exists(dir / "gsm8k/test.jsonl")) return dir;
+  fs::create_directories(dir / "gsm8k");
+  std::ofstream out(dir / "gsm8k/test.jsonl");
+  for (int i = 0; i < 256; ++i)
+    out << nlohmann::json{{"question", fmt::format("Tom has {} apples and eats {}. How many are left?", i + 7, i % 5)},
+                          {"answer", fmt::format("#### {}", i + 7 - i % 5)}}
+               .dump()
+        << "\n";
+  return dir;
+}
+
 void BM_HttpServeThroughput(benchmark::State& state) {
   static Serve serve;
   if (serve.url.empty()) {
@@ -119,12 +134,13 @@ void BM_HttpServeThroughput(benchmark::State& state) {
     o.limit = 256;
     o.max_tokens = 8;
     o.model_spec = serve.url;
-    o.data_dir = benchmarks().string();
+    o.data_dir = short_gsm8k().string();
     o.out = (bench_dir() / fmt::format("http-{}.h5", i++)).string();
     o.backend.concurrency = static_cast<int>(state.range(0));
     auto r = dsv3::eval::run_evaluation(o);
     samples += r.samples_run;
     tokens += r.samples_run * 8;
+    state.counters["errors"] = r.summary["tasks"]["gsm8k"]["n_errors"].get<double>();
     fs::remove(o.out);
   }
   state.counters["samples/s"] = benchmark::Counter(static_cast<double>(samples), benchmark::Counter::kIsRate);

@@ -135,7 +135,7 @@ TEST(EvalRunner, SigkillThenSameCommandResumesWithoutRedoing) {
   TempDir d;
   write_tiny_benchmarks(d / "data", 40);
   CountingServer srv;
-  srv.delay_ms = 25;
+  srv.delay_ms = 40;
   fs::path out = d / "run.h5";
   std::vector<std::string> args = {"eval", "--tasks", "gsm8k", "--shots", "0", "--model", srv.server.url(), "--data-dir",
                                    (d / "data").string(), "--out", out.string(), "--concurrency", "2", "--format", "json"};
@@ -187,7 +187,7 @@ TEST(EvalRunner, CtrlCStopsCleanlyAndKeepsSamples) {
   TempDir d;
   write_tiny_benchmarks(d / "data", 30);
   CountingServer srv;
-  srv.delay_ms = 30;
+  srv.delay_ms = 50;
   fs::path out = d / "run.h5";
   std::vector<std::string> args = {"eval", "--tasks", "gsm8k", "--shots", "0", "--model", srv.server.url(), "--data-dir",
                                    (d / "data").string(), "--out", out.string(), "--concurrency", "2"};

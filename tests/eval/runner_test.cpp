@@ -47,7 +47,11 @@ TEST(EvalRunnerUnit, ReplayFileErrorsNameFileAndLine) {
   write_file(d / "c.jsonl",
              "{\"task_id\": \"HumanEval/0\", \"completion\": \"a\"}\n{\"task_id\": \"HumanEval/0\", \"completion\": \"b\"}\n");
   auto b = eval::make_model_backend("replay:" + (d / "c.jsonl").string(), {});
-  auto r = b->generate({{.id = "HumanEval/0", .sample_index = 1}, {.id = "HumanEval/0", .sample_index = 2}});
+  eval::GenRequest q1, q2;
+  q1.id = q2.id = "HumanEval/0";
+  q1.sample_index = 1;
+  q2.sample_index = 2;
+  auto r = b->generate({q1, q2});
   EXPECT_EQ(r[0].text, "b");
   EXPECT_NE(r[1].error.find("no response"), std::string::npos);
   EXPECT_FALSE(b->supports_loglikelihood());
