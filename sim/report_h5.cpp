@@ -5,6 +5,7 @@
 
 #include "dsv3_version.hpp"
 #include "reports/h5_file.hpp"
+#include "sim/routing/routing_h5.hpp"
 #include "sim/report.hpp"
 
 namespace dsv3::sim {
@@ -131,6 +132,11 @@ void write_h5(const SimResult& r, const std::filesystem::path& path) {
     h5::write_column(g.id(), "params_dense", pd);
     h5::write_column(g.id(), "params_expert", pe);
     h5::write_column(g.id(), "act_bytes", act);
+  }
+  if (pt.routing) {
+    routing::write_routing_group(f.id(), *pt.routing);
+    h5::Handle g = h5::open_group(f.id(), "routing");
+    write_attrs(g.id(), j["routing"]);
   }
   {
     h5::Handle g = h5::open_group(f.id(), "moe");

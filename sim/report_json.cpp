@@ -131,6 +131,33 @@ json to_json(const SimResult& r) {
               {"dispatch_s_per_layer", disp},
               {"combine_s_per_layer", comb},
               {"local_experts", pt.traffic.local_experts}};
+  if (pt.routing) {
+    // Token-level routing (sim/routing): the imbalance and what it costs against balanced routing.
+    const auto& rr = *pt.routing;
+    const auto& L = rr.layers[static_cast<size_t>(pt.routing_layer)];
+    double extra_gpu_hours = 0;
+    for (auto& p : r.phases)
+      if (p.routing) extra_gpu_hours += p.gpu_hours - p.balanced_gpu_hours;
+    json layers = json::array();
+    for (auto& x : rr.layers)
+      layers.push_back({{"layer", x.layer}, {"imbalance", x.imbalance}, {"expert_max_vio", x.max_vio_experts},
+                        {"max_nodes_per_token", x.max_nodes_per_token}});
+    j["routing"] = {{"model", rr.routing},
+                    {"ep", rr.ep},
+                    {"tokens_per_gpu_routed", rr.tokens_per_gpu},
+                    {"slots_per_gpu", rr.slots_per_gpu},
+                    {"imbalance", rr.mean_imbalance},
+                    {"imbalance_of_timed_layer", L.imbalance},
+                    {"timed_layer", L.layer},
+                    {"layers", layers},
+                    {"step_time_s", pt.step.total_s},
+                    {"step_time_balanced_s", pt.balanced_step_s},
+                    {"extra_step_s", pt.step.total_s - pt.balanced_step_s},
+                    {"extra_step_fraction", pt.step.total_s / pt.balanced_step_s - 1},
+                    {"pretrain_gpu_hours_balanced", pt.balanced_gpu_hours},
+                    {"extra_pretrain_gpu_hours", pt.gpu_hours - pt.balanced_gpu_hours},
+                    {"extra_total_gpu_hours", extra_gpu_hours}};
+  }
   json cal = json::array();
   for (auto& c : r.constants()) cal.push_back({{"name", c.name}, {"value", c.value}, {"unit", c.unit}, {"source", c.source}});
   j["calibration"] = cal;

@@ -155,6 +155,22 @@ std::string to_table(const SimResult& r) {
                    comm_f * 1e3, comm_b * 1e3, moe_layers, disp * 1e3, s.precision == Precision::FP8 ? "FP8" : "BF16",
                    comb * 1e3, pt.traffic.source);
 
+  if (pt.routing) {
+    const auto& rr = *pt.routing;
+    double extra = 0;
+    for (auto& p : r.phases)
+      if (p.routing) extra += p.gpu_hours - p.balanced_gpu_hours;
+    o += fmt::format("\nRouting: {}\n", rr.routing);
+    o += fmt::format("  imbalance (max/mean GPU load, {} of {} MoE layers routed, {} tokens per GPU): mean {:.3f}, timed layer {} "
+                     "{:.3f}\n",
+                     rr.layers.size(), rr.n_moe_layers, rr.tokens_per_gpu, rr.mean_imbalance,
+                     rr.layers[static_cast<size_t>(pt.routing_layer)].layer,
+                     rr.layers[static_cast<size_t>(pt.routing_layer)].imbalance);
+    o += fmt::format("  step {:.3f} s vs {:.3f} s balanced ({:+.1f}%); pre-training {} vs {} GPU-hours balanced; all "
+                     "phases {:+.0f} GPU-hours\n",
+                     pt.step.total_s, pt.balanced_step_s, 100 * (pt.step.total_s / pt.balanced_step_s - 1),
+                     hours(pt.gpu_hours), hours(pt.balanced_gpu_hours), extra);
+  }
   o += "\nCalibration and hardware constants\n";
   for (auto& c : r.constants())
     o += fmt::format("  {:<44} {:>10.4g} {:<10} {}\n", c.name, c.value, c.unit, c.source);

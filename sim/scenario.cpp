@@ -193,8 +193,11 @@ void set_key_impl(Scenario& s, const std::string& key, const std::string& value,
     it->second.set(p, origin, key, value);
     return;
   }
-  if (key.rfind("routing", 0) == 0)
-    bad(origin, key, "routing models are not available in this build yet (issue 4: sim/routing); remove the key");
+  if (key.rfind("routing.", 0) == 0) {
+    s.routing.set(key.substr(8), value, origin);  // InputError names origin and the key
+    s.routing_set = true;
+    return;
+  }
   auto it = top_keys().find(key);
   if (it == top_keys().end()) bad(origin, key, "unknown key");
   it->second.set(s, origin, key, value);
@@ -254,6 +257,10 @@ std::vector<std::pair<std::string, std::string>> scenario_keys() {
   std::vector<std::pair<std::string, std::string>> out;
   for (auto& [k, d] : top_keys()) out.emplace_back(k, d.help);
   for (auto& [k, d] : phase_fields()) out.emplace_back("phases.<name or index>." + k, d.help);
+  out.emplace_back("routing.<key>",
+                   "token-level routing (model: balanced|zipf|dirichlet|drift|measured, s, alpha, drift_sigma, drift_base, "
+                   "load_file, bias_gamma, bias_steps, eplb_redundant_experts, eplb_policy, layers_sampled, seed); see "
+                   "sim/routing/routing_spec.hpp");
   return out;
 }
 

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "sim/routing/routing_spec.hpp"
+
 #include "sim/op_time.hpp"
 
 namespace dsv3::sim {
@@ -62,6 +64,9 @@ struct Scenario {
   bool memory_check = true;       // a plan over the HBM capacity is an error
   bool recompute_full = false;    // activation checkpointing: keep layer inputs, recompute the forward
   std::vector<PhaseSpec> phases;
+  // routing: token-level routing (sim/routing/routing_spec.hpp); absent = analytic balanced routing.
+  bool routing_set = false;
+  routing::RoutingSpec routing;
 };
 
 // Loads a scenario file. Relative paths inside it (model.config, hardware.profile,

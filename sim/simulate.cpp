@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
 
 #include "model/data_dir.hpp"
 #include "model/errors.hpp"
+#include "sim/routing/sim_traffic.hpp"
 
 namespace dsv3::sim {
 namespace {
@@ -140,6 +142,25 @@ SimResult simulate(const Scenario& scenario_in) {
     pr.global_batch = ph.global_batch;
     pr.plan = resolve_plan(s, ph, *cfg, *cost, *hw);
     pr.traffic = plan_traffic(*cfg, pr.plan, *hw);
+    MoeLayerTraffic balanced_traffic;
+    if (s.routing_set && cfg->num_moe_layers() > 0) {
+      // Token-level routing (sim/routing): the step model times the sampled layer of median time.
+      const std::string base = s.file.empty() ? std::string() : std::filesystem::path(s.file).parent_path().string();
+      auto rr = std::make_shared<routing::MoeRoutingResult>(routing::route_plan(
+          *cfg, s.routing, static_cast<int>(pr.plan.par.ep), static_cast<int>(hw->gpus_per_node.value),
+          pr.plan.tokens_per_microbatch, static_cast<int>(pr.plan.par.comm_sms), base));
+      pr.routing_layer = rr->median_layer_index();
+      balanced_traffic = pr.traffic;
+      const double scale = static_cast<double>(pr.plan.tokens_per_microbatch) / static_cast<double>(rr->tokens_per_gpu);
+      pr.traffic = routing::to_moe_layer_traffic(
+          *rr, pr.routing_layer, scale,
+          fmt::format("{}: MoE layer {}, median of {} routed{}", rr->routing, rr->layers[pr.routing_layer].layer,
+                      rr->layers.size(),
+                      scale > 1 ? fmt::format(", {} of {} tokens per rank routed, counts scaled", rr->tokens_per_gpu,
+                                              pr.plan.tokens_per_microbatch)
+                                : std::string()));
+      pr.routing = rr;
+    }
 
     StageContext ctx;
     ctx.cfg = cfg.get();
@@ -166,6 +187,17 @@ SimResult simulate(const Scenario& scenario_in) {
     sc.in.cm = &ctx.cm;
     sc.in.dp_overlap_bubble = s.dp_overlap_bubble;
     pr.step = sc.at(pr.plan.micro_batches);
+    if (pr.routing) {
+      // The same plan under balanced routing: what the imbalance costs.
+      StageContext bctx = ctx;
+      bctx.traffic = &balanced_traffic;
+      std::vector<ChunkCost> bstages;
+      for (auto& slots : pr.plan.stage_slots) bstages.push_back(chunk_cost(bctx, slots));
+      StepCache bsc;
+      bsc.in = sc.in;
+      bsc.in.stages = &bstages;
+      pr.balanced_step_s = bsc.at(pr.plan.micro_batches).total_s;
+    }
     pr.memory = memory_per_gpu(pr.plan, pr.stages, *cal, *hw, s.precision == Precision::FP8 && s.fp8_cache_weights,
                                pr.plan.micro_batches);
     if (s.memory_check && !pr.memory.fits())
@@ -220,6 +252,7 @@ SimResult simulate(const Scenario& scenario_in) {
     }
     pr.days = pr.seconds / 86400.0;
     pr.gpu_hours = pr.seconds * static_cast<double>(s.gpus) / 3600.0;
+    if (pr.routing) pr.balanced_gpu_hours = pr.gpu_hours * pr.balanced_step_s / pr.step.total_s;
     pr.usd = pr.gpu_hours * res.usd_per_gpu_hour;
     pr.train_flops_per_token = cost->totals.train_flops_per_token;
     pr.train_flops_per_token_noncausal = cost->totals.train_flops_per_token_noncausal;

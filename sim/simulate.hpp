@@ -1,6 +1,7 @@
 #pragma once
 // The simulator's entry point: a scenario in, the cost of every phase and the totals out.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "sim/memory_model.hpp"
 #include "sim/model_cost.hpp"
 #include "sim/plan.hpp"
+#include "sim/routing/moe_layer.hpp"
 #include "sim/scenario.hpp"
 #include "sim/step_time.hpp"
 
@@ -31,6 +33,12 @@ struct PhaseResult {
   std::vector<ChunkCost> stages;
   MemoryBreakdown memory;
   MoeLayerTraffic traffic;
+  // With a routing section: the token-level routing of this phase's MoE layers, the step time
+  // with the same plan under balanced routing, and what the imbalance costs.
+  std::shared_ptr<const routing::MoeRoutingResult> routing;
+  int routing_layer = -1;             // index into routing->layers of the layer the step model uses
+  double balanced_step_s = 0;         // full-batch step time under balanced routing
+  double balanced_gpu_hours = 0;      // this phase at balanced routing
 };
 
 struct SimResult {
