@@ -68,7 +68,8 @@ TEST(Tokenizer, DecodeRoundTripAndSkipSpecial) {
 }
 
 TEST(Tokenizer, BatchOnManyThreadsEqualsOneByOne) {
-  std::string text = dsv3::test::read_file(dsv3::test::benchmarks_dir() / "gsm8k" / "test.jsonl").substr(0, 300000);
+  // The golden corpus's lines (JSON text, escapes and all) as documents.
+  std::string text = dsv3::test::read_file(dsv3::test::test_data_dir() / "tokenizer" / "corpus.jsonl");
   std::vector<std::string_view> docs;
   for (size_t s = 0; s < text.size();) {
     size_t e = text.find('\n', s);
