@@ -577,6 +577,8 @@ std::string normalize_math_answer(const std::string& answer) {
   replace_all(s, "\\text{and}", ",");
   replace_all(s, "\\text{ or }", ",");
   replace_all(s, "\\text{or}", ",");
+  s = trim(s);
+  while (!s.empty() && s.back() == '.' && !(s.size() >= 2 && s[s.size() - 2] == '\\')) s = trim(s.substr(0, s.size() - 1));
   s = strip_units(s);
   unwrap_cmd(s, "text");
   unwrap_cmd(s, "boxed");

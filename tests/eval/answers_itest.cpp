@@ -58,6 +58,32 @@ TEST(RealAnswers, Math500BoxedMatchesAnswerField) {
   EXPECT_LE(false_pos, 1);
 }
 
+// In MATH-500 the `answer` field equals the boxed text byte for byte, so the test above only
+// exercises the string path. Rewrite every answer the way models write answers (\dfrac,
+// spaces after commas, \left( \right), a trailing full stop) and it must still be judged
+// equivalent; add one to it and it must not.
+TEST(RealAnswers, Math500RewrittenAnswers) {
+  auto dir = test::benchmarks_dir() / "math";
+  if (!std::filesystem::exists(dir)) GTEST_SKIP() << "real benchmark files not present: " << dir;
+  auto items = datasets::load_math(test::benchmarks_dir(), "math500");
+  auto replace = [](std::string s, const std::string& a, const std::string& b) {
+    for (std::size_t p = 0; (p = s.find(a, p)) != std::string::npos; p += b.size()) s.replace(p, a.size(), b);
+    return s;
+  };
+  int same = 0, changed_equal = 0;
+  std::string misses;
+  for (auto& it : items) {
+    std::string a = *it.answer;
+    std::string v = replace(replace(replace(replace(a, "\\frac", "\\dfrac"), ",", ", "), "(", "\\left("), ")", "\\right)") + ".";
+    if (eval::math_equivalent(a, v).equivalent) ++same;
+    else misses += a + " vs " + v + "\n";
+    if (eval::math_equivalent(a, "(" + a + ")+1").equivalent) ++changed_equal;
+  }
+  EXPECT_GE(same, 495) << misses;
+  std::cout << "MATH-500 rewritten answers judged equivalent: " << same << "/500\n" << misses;
+  EXPECT_EQ(changed_equal, 0);
+}
+
 TEST(CheckAnswerCli, GradesJsonLines) {
   std::string in =
       "{\"gold\": \"Half of 12 is <<12/2=6>>6.\\n#### 6\", \"response\": \"So she has 6 left. The answer is 6.\"}\n"
