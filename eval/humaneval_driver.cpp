@@ -1,10 +1,50 @@
 // The two Python programs that run inside the sandbox for HumanEval (see humaneval_exec.hpp).
 #include "eval/humaneval_driver.hpp"
 
+#include <string>
+
 namespace dsv3::eval {
 
+// The value codec both sides use on the pipe: only plain built-in values of exact types
+// cross it, so a returned object cannot bring its own __eq__.
+constexpr const char* kValueCodecPy = R"PY(def enc(x, depth=0):
+    if depth > 100:
+        raise TypeError("value nested too deeply")
+    t = type(x)
+    if x is None: return ["n"]
+    if t is bool: return ["b", x]
+    if t is int: return ["i", hex(x)]
+    if t is float: return ["f", x.hex()]
+    if t is complex: return ["c", x.real.hex(), x.imag.hex()]
+    if t is str: return ["s", x]
+    if t is bytes: return ["y", x.hex()]
+    if t is list: return ["l", [enc(v, depth + 1) for v in x]]
+    if t is tuple: return ["t", [enc(v, depth + 1) for v in x]]
+    if t is dict: return ["d", [[enc(k, depth + 1), enc(v, depth + 1)] for k, v in x.items()]]
+    if t is set: return ["S", [enc(v, depth + 1) for v in x]]
+    if t is frozenset: return ["F", [enc(v, depth + 1) for v in x]]
+    raise TypeError("value of type %s is not a plain built-in value" % t.__name__)
+
+
+def dec(v):
+    tag = v[0]
+    if tag == "n": return None
+    if tag == "b": return bool(v[1])
+    if tag == "i": return int(v[1], 16)
+    if tag == "f": return float.fromhex(v[1])
+    if tag == "c": return complex(float.fromhex(v[1]), float.fromhex(v[2]))
+    if tag == "s": return str(v[1])
+    if tag == "y": return bytes.fromhex(v[1])
+    if tag == "l": return [dec(e) for e in v[1]]
+    if tag == "t": return tuple(dec(e) for e in v[1])
+    if tag == "d": return {dec(k): dec(e) for k, e in v[1]}
+    if tag == "S": return {dec(e) for e in v[1]}
+    if tag == "F": return frozenset(dec(e) for e in v[1])
+    raise ValueError("bad tag")
+)PY";
+
 const char* humaneval_checker_py() {
-  return R"PY(# dsv3 HumanEval checker: the trusted side. Runs the problem's prompt and test code and
+  static const std::string text = R"PY(# dsv3 HumanEval checker: the trusted side. Runs the problem's prompt and test code and
 # calls the candidate, which lives in a separate process, through a pipe. Only plain
 # built-in values (exact types) cross the pipe, so the candidate's return values cannot
 # override __eq__. The verdict, with the harness's nonce, goes to fd 3, which the candidate
@@ -28,40 +68,7 @@ def report(status, detail="", calls=0):
     result.flush()
 
 
-def enc(x, depth=0):
-    if depth > 100:
-        raise TypeError("value nested too deeply")
-    t = type(x)
-    if x is None: return ["n"]
-    if t is bool: return ["b", x]
-    if t is int: return ["i", hex(x)]
-    if t is float: return ["f", x.hex()]
-    if t is complex: return ["c", x.real.hex(), x.imag.hex()]
-    if t is str: return ["s", x]
-    if t is bytes: return ["y", x.hex()]
-    if t is list: return ["l", [enc(v, depth + 1) for v in x]]
-    if t is tuple: return ["t", [enc(v, depth + 1) for v in x]]
-    if t is dict: return ["d", [[enc(k, depth + 1), enc(v, depth + 1)] for k, v in x.items()]]
-    if t is set: return ["S", [enc(v, depth + 1) for v in x]]
-    if t is frozenset: return ["F", [enc(v, depth + 1) for v in x]]
-    raise TypeError("value of type %s cannot be passed" % t.__name__)
-
-
-def dec(v):
-    tag = v[0]
-    if tag == "n": return None
-    if tag == "b": return bool(v[1])
-    if tag == "i": return int(v[1], 16)
-    if tag == "f": return float.fromhex(v[1])
-    if tag == "c": return complex(float.fromhex(v[1]), float.fromhex(v[2]))
-    if tag == "s": return str(v[1])
-    if tag == "y": return bytes.fromhex(v[1])
-    if tag == "l": return [dec(e) for e in v[1]]
-    if tag == "t": return tuple(dec(e) for e in v[1])
-    if tag == "d": return {dec(k): dec(e) for k, e in v[1]}
-    if tag == "S": return {dec(e) for e in v[1]}
-    if tag == "F": return frozenset(dec(e) for e in v[1])
-    raise ValueError("bad tag")
+)PY" + std::string(kValueCodecPy) + R"PY(
 
 
 class CandidateError(Exception):
@@ -131,10 +138,11 @@ else:
     report("passed", "", calls)
 sys.exit(0)
 )PY";
+  return text.c_str();
 }
 
 const char* humaneval_candidate_runner_py() {
-  return R"PY(# dsv3 HumanEval candidate side: loads the program under test and answers calls from the
+  static const std::string text = R"PY(# dsv3 HumanEval candidate side: loads the program under test and answers calls from the
 # checker over a pipe. Return values must be plain built-in values (exact types).
 import json, os, sys
 
@@ -148,40 +156,7 @@ def send(msg):
     out.flush()
 
 
-def enc(x, depth=0):
-    if depth > 100:
-        raise TypeError("value nested too deeply")
-    t = type(x)
-    if x is None: return ["n"]
-    if t is bool: return ["b", x]
-    if t is int: return ["i", hex(x)]
-    if t is float: return ["f", x.hex()]
-    if t is complex: return ["c", x.real.hex(), x.imag.hex()]
-    if t is str: return ["s", x]
-    if t is bytes: return ["y", x.hex()]
-    if t is list: return ["l", [enc(v, depth + 1) for v in x]]
-    if t is tuple: return ["t", [enc(v, depth + 1) for v in x]]
-    if t is dict: return ["d", [[enc(k, depth + 1), enc(v, depth + 1)] for k, v in x.items()]]
-    if t is set: return ["S", [enc(v, depth + 1) for v in x]]
-    if t is frozenset: return ["F", [enc(v, depth + 1) for v in x]]
-    raise TypeError("return value of type %s is not a plain built-in value" % t.__name__)
-
-
-def dec(v):
-    tag = v[0]
-    if tag == "n": return None
-    if tag == "b": return bool(v[1])
-    if tag == "i": return int(v[1], 16)
-    if tag == "f": return float.fromhex(v[1])
-    if tag == "c": return complex(float.fromhex(v[1]), float.fromhex(v[2]))
-    if tag == "s": return str(v[1])
-    if tag == "y": return bytes.fromhex(v[1])
-    if tag == "l": return [dec(e) for e in v[1]]
-    if tag == "t": return tuple(dec(e) for e in v[1])
-    if tag == "d": return {dec(k): dec(e) for k, e in v[1]}
-    if tag == "S": return {dec(e) for e in v[1]}
-    if tag == "F": return frozenset(dec(e) for e in v[1])
-    raise ValueError("bad tag")
+)PY" + std::string(kValueCodecPy) + R"PY(
 
 
 g = {"__name__": "__main__"}
@@ -203,6 +178,7 @@ for line in inp:
         reply = ["raise", type(e).__name__, str(e)[:300]]
     send(reply)
 )PY";
+  return text.c_str();
 }
 
 }  // namespace dsv3::eval
