@@ -1,6 +1,7 @@
 #pragma once
 // Statistics for scores: mean, standard error of the mean, 95% intervals (normal and
-// Wilson), and the unbiased pass@k estimator of Chen et al. (2021).
+// Wilson), and the unbiased pass@k estimator of Chen et al. (2021). Implemented once, in
+// reports/score_stats.hpp; these are the eval-side names.
 #include <cstdint>
 #include <vector>
 
