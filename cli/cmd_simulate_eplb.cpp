@@ -93,16 +93,10 @@ void run(const EplbArgs& a) {
   }
 }
 
-// Adds "eplb" under "simulate". The simulate subcommand belongs to cli/cmd_simulate.cpp
-// (registered with a lower order); it is created here only when that file is absent.
+// Adds "eplb" under "simulate" (the subcommand of cli/cmd_simulate.cpp, registered with a
+// lower order).
 const Registrar reg(900, [](CLI::App& root) {
-  CLI::App* simulate = nullptr;
-  try {
-    simulate = root.get_subcommand("simulate");
-  } catch (const CLI::OptionNotFound&) {
-    simulate = root.add_subcommand("simulate", "Simulate DeepSeek-V3 training/inference cost");
-    simulate->require_subcommand(1);
-  }
+  CLI::App* simulate = root.get_subcommand("simulate");  // cli/cmd_simulate.cpp, registered first
   auto args = std::make_shared<EplbArgs>();
   CLI::App* cmd = simulate->add_subcommand("eplb", "DeepSeek EPLB: replicate and place experts to balance GPU load");
   cmd->add_option("--weights", args->weights, "JSON file: layers x experts array of expert loads")

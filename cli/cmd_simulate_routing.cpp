@@ -155,13 +155,7 @@ void run(const RoutingArgs& a) {
 }
 
 const Registrar reg(901, [](CLI::App& root) {
-  CLI::App* simulate = nullptr;
-  try {
-    simulate = root.get_subcommand("simulate");
-  } catch (const CLI::OptionNotFound&) {
-    simulate = root.add_subcommand("simulate", "Simulate DeepSeek-V3 training/inference cost");
-    simulate->require_subcommand(1);
-  }
+  CLI::App* simulate = root.get_subcommand("simulate");  // cli/cmd_simulate.cpp, registered first
   auto a = std::make_shared<RoutingArgs>();
   CLI::App* cmd = simulate->add_subcommand("routing", "Token-level MoE routing: per-GPU load, all-to-all, imbalance cost, bias controller");
   cmd->add_option("--routing", a->sets, "KEY=VALUE of the routing section (model, s, alpha, drift_sigma, drift_base, "
