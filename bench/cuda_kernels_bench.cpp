@@ -265,6 +265,17 @@ void BM_MoeRouted(benchmark::State& state) {
       ew.down_scales.push_back(sdn.p + e * (H / 128) * (I / 128));
     }
   }
+  // BF16 experts with device pointer tables: decode-sized batches take the grouped kernels.
+  Dev<const void*> dgu(E), ddn(E);
+  if (!v3) {
+    DSV3_CUDA_CHECK(cudaMemcpy(dgu.p, ew.gate_up.data(), E * sizeof(void*), cudaMemcpyHostToDevice));
+    DSV3_CUDA_CHECK(cudaMemcpy(ddn.p, ew.down.data(), E * sizeof(void*), cudaMemcpyHostToDevice));
+    ew.d_gate_up = dgu.p;
+    ew.d_down = ddn.p;
+  }
+  static mc::ExpertStreams streams(4);
+  mc::MoeExtras extras;
+  extras.streams = &streams;
   Dev<bf16> x(T * H), out(T * H);
   Dev<float> logits(T * E), bias(E), w(T * K);
   Dev<int32_t> experts(T * K);
@@ -281,9 +292,16 @@ void BM_MoeRouted(benchmark::State& state) {
   Dev<unsigned char> scratch(mc::moe_scratch_bytes(T, K, E, H, I));
   // Work actually done: 3 GEMMs of 2*H*I per routed token; bytes: the weights of the experts hit.
   const double flops = 2.0 * T * K * 3 * H * I;
+  std::vector<int32_t> hit(T * K);
+  DSV3_CUDA_CHECK(cudaMemcpy(hit.data(), experts.p, hit.size() * 4, cudaMemcpyDeviceToHost));
+  std::sort(hit.begin(), hit.end());
+  const double distinct = static_cast<double>(std::unique(hit.begin(), hit.end()) - hit.begin());
+  const double bytes = distinct * 3.0 * H * I * esz;
+  state.counters["experts_hit"] = distinct;
   measure(state, [&](int) {
-    mc::moe_routed_experts(gemm, ew, x.p, experts.p, w.p, T, K, E, H, I, nullptr, nullptr, out.p, scratch.p, nullptr);
-  }, 3, flops, 0);
+    mc::moe_routed_experts(gemm, ew, x.p, experts.p, w.p, T, K, E, H, I, nullptr, nullptr, out.p, scratch.p, nullptr,
+                           extras);
+  }, 3, flops, bytes);
 }
 
 }  // namespace

@@ -37,6 +37,9 @@ struct MtpInput {
 struct ForwardOptions {
   bool all_logits = false;   // logits for every new token, else for the last one of each sequence
   bool want_hidden = false;  // also return the final hidden states (post norm) of those rows
+  // Greedy decoding: return the argmax token of each row (SeqOutput::argmax, ties to the lower
+  // index) and leave the logits out (a GPU backend then copies ids, not [rows, vocab] floats).
+  bool greedy_only = false;
   AttentionPath path = AttentionPath::Absorbed;
 };
 
@@ -44,6 +47,7 @@ struct SeqOutput {
   int64_t rows = 0;           // rows returned (all new tokens, or 1)
   std::vector<float> logits;  // [rows, vocab_size], FP32
   std::vector<float> hidden;  // [rows, hidden_size] when want_hidden
+  std::vector<int32_t> argmax;  // [rows] when greedy_only (logits then empty)
 };
 
 struct BackendOptions {

@@ -5,6 +5,7 @@
 #include "model/cpu_matmul.hpp"
 #include "model/errors.hpp"
 #include "model/layers.hpp"
+#include "model/sampling.hpp"
 
 namespace dsv3::model {
 
@@ -97,7 +98,10 @@ std::vector<SeqOutput> CpuBackend::finish(const std::vector<float>& x, const Bat
   for (const auto& s : b.seqs) {
     SeqOutput o;
     o.rows = opt.all_logits ? s.count : 1;
-    o.logits.assign(logits.begin() + at * V, logits.begin() + (at + o.rows) * V);
+    if (opt.greedy_only)
+      for (int64_t r = at; r < at + o.rows; ++r) o.argmax.push_back(argmax(logits.data() + r * V, V));
+    else
+      o.logits.assign(logits.begin() + at * V, logits.begin() + (at + o.rows) * V);
     if (opt.want_hidden) o.hidden.assign(hn.begin() + at * H, hn.begin() + (at + o.rows) * H);
     at += o.rows;
     out.push_back(std::move(o));

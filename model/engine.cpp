@@ -82,11 +82,14 @@ std::vector<GenerateResult> Engine::generate_batch(const std::vector<std::vector
     in.push_back({i, prompts[i]});
     res[i].prompt_tokens = static_cast<int64_t>(prompts[i].size());
   }
-  auto out = b_.forward(in, {.all_logits = false, .path = AttentionPath::Naive});
+  // Greedy decoding needs only each row's argmax, which a GPU backend computes on the device.
+  const bool greedy = o.sampling.temperature == 0.0;
+  auto pick = [&](const SeqOutput& r, int i) { return greedy ? r.argmax.at(0) : samplers[i].sample(r.logits.data(), V); };
+  auto out = b_.forward(in, {.all_logits = false, .greedy_only = greedy, .path = AttentionPath::Naive});
   std::vector<int32_t> next(n);
   std::vector<char> live(n, 1);
   for (int i = 0; i < n; ++i) {
-    next[i] = samplers[i].sample(out[i].logits.data(), V);
+    next[i] = pick(out[i], i);
     if (emit(res[i], next[i], o)) live[i] = 0;
   }
   double t1 = now();
@@ -100,10 +103,10 @@ std::vector<GenerateResult> Engine::generate_batch(const std::vector<std::vector
         who.push_back(i);
       }
     if (in.empty()) break;
-    out = b_.forward(in, {.all_logits = false, .path = AttentionPath::Absorbed});
+    out = b_.forward(in, {.all_logits = false, .greedy_only = greedy, .path = AttentionPath::Absorbed});
     for (size_t k = 0; k < who.size(); ++k) {
       const int i = who[k];
-      next[i] = samplers[i].sample(out[k].logits.data(), V);
+      next[i] = pick(out[k], i);
       if (emit(res[i], next[i], o)) live[i] = 0;
     }
   }

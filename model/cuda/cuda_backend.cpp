@@ -15,9 +15,19 @@
 // ForwardOptions::path is accepted; both paths compute the same attention up to rounding and the
 // backend picks by shape.
 //
+// Decode steps (one new token per sequence, DeepSeek-V3 shapes, a MoE pass without host
+// synchronisation) run as CUDA graphs: a step's launches are captured once per (batch, KV split)
+// after one eager run of that shape (which allocates scratch and autotunes the GEMMs) and replayed;
+// per-step inputs (token ids, positions, block tables) live in fixed device buffers filled by one
+// copy before the launch. A graph is re-captured when a buffer it points into was reallocated.
+// The shared expert runs on a second stream, overlapped with the router and the routed experts;
+// prefill-sized routed experts spread their GEMMs over four more streams. Greedy callers
+// (ForwardOptions::greedy_only) get the argmax computed on the device.
+//
 // Diagnostics (environment): DSV3_CUDA_AUTOTUNE=0 takes cuBLASLt's first heuristic choice instead
 // of timing candidates; DSV3_CUDA_MOE_GROUPED=0 sends decode-sized MoE batches through the
-// per-expert GEMMs; DSV3_CUDA_ATTENTION=general uses the general attention kernel for every shape.
+// per-expert GEMMs; DSV3_CUDA_ATTENTION=general uses the general attention kernel for every shape;
+// DSV3_CUDA_GRAPHS=0 runs decode steps eagerly.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 #include <fmt/core.h>
@@ -27,10 +37,13 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model/backend.hpp"
+#include "model/cuda/argmax.hpp"
 #include "model/cuda/cuda_check.hpp"
 #include "model/cuda/fp8_quant.hpp"
 #include "model/cuda/gemm.hpp"
@@ -65,7 +78,8 @@ struct DevMlp {
 
 struct DevLayer {
   const bf16 *attn_norm = nullptr, *ffn_norm = nullptr, *q_a_norm = nullptr, *kv_a_norm = nullptr;
-  DevLinear q_a, q_b, q, kv_a, kv_b, o;  // kv_b always BF16 (its per-head halves feed batched GEMMs)
+  DevLinear q_b, q, kv_a, kv_b, o;  // kv_b always BF16 (its per-head halves feed batched GEMMs)
+  DevLinear qkv_a;                   // with a q LoRA: [q_a; kv_a] stacked, one GEMM for both
   bool is_moe = false;
   DevMlp dense, shared;
   DevLinear router;  // BF16 [E, H]
@@ -108,11 +122,12 @@ class CudaBackend : public Backend {
     const size_t bytes = std::max<size_t>(n, 1) * sizeof(T);
     if (b.second < bytes) {
       if (b.first) {
-        DSV3_CUDA_CHECK(cudaStreamSynchronize(stream_));
+        DSV3_CUDA_CHECK(cudaDeviceSynchronize());
         DSV3_CUDA_CHECK(cudaFree(b.first));
       }
       DSV3_CUDA_CHECK(cudaMalloc(&b.first, bytes));
       b.second = bytes;
+      ++scratch_gen_;
     }
     return static_cast<T*>(b.first);
   }
@@ -124,16 +139,39 @@ class CudaBackend : public Backend {
   DevMlp upload_mlp(const MlpWeights& m);
   void check_slot(int slot) const;
 
-  // y[n, out] (row stride ldy) = x[n, in] (row stride ldx) · L^T (+ y when accumulate).
+  // y[n, out] (row stride ldy) = x[n, in] (row stride ldx) · L^T (+ y when accumulate), on `s`
+  // (stream_ or side_; each has its own activation-quantization scratch).
   void linear(const DevLinear& L, const bf16* x, int64_t ldx, int64_t n, void* y, int64_t ldy, cu::OutType out,
-              bool accumulate);
-  void mlp(const DevMlp& m, const bf16* x, int64_t n, bf16* y, bool accumulate);
+              bool accumulate, cudaStream_t s);
+  void mlp(const DevMlp& m, const bf16* x, int64_t n, bf16* y, bool accumulate, cudaStream_t s);
   void attention(const DevLayer& L, int64_t layer, const bf16* xn, int64_t n, bf16* x);
   void ffn(const DevLayer& L, const bf16* xn, int64_t n, bf16* x);
+  // Every launch of a forward from the embedding to the logits of the picked rows (final.logits).
+  void layers(int64_t n, int64_t m, const int32_t* d_ids, const int32_t* d_pick);
+  // Whether this batch's step can be captured (no host synchronisation anywhere in it).
+  bool graphable(int64_t n) const;
+  uint64_t generation() const { return scratch_gen_ + gemm_->generation(); }
+  void drop_graphs();
 
   std::shared_ptr<const Model> model_;
   int device_ = 0;
   cudaStream_t stream_ = nullptr;
+  cudaStream_t side_ = nullptr;  // the shared expert, overlapped with the routed ones
+  cudaEvent_t fork_ = nullptr, join_ = nullptr;
+  std::unique_ptr<cu::ExpertStreams> expert_streams_;
+  // The batch description, staged in pinned memory (one host-to-device copy per forward).
+  int32_t* staging_ = nullptr;
+  size_t staging_len_ = 0;
+  // Decode-step graphs by (batch, KV split); a shape is captured on its second step.
+  struct Graph {
+    cudaGraphExec_t exec = nullptr;
+    uint64_t generation = 0;
+  };
+  std::map<std::pair<int64_t, int>, Graph> graphs_;
+  std::map<std::pair<int64_t, int>, uint64_t> warm_;  // shape -> generation after its eager run
+  bool use_graphs_ = true;
+  uint64_t scratch_gen_ = 0;
+  int splits_ = 0;  // the KV split of this decode step
   std::unique_ptr<cu::Gemm> gemm_;
   std::vector<void*> owned_;
   std::map<std::string, std::pair<void*, size_t>> scratch_;
@@ -247,7 +285,13 @@ CudaBackend::CudaBackend(std::shared_ptr<const Model> model, const BackendOption
   if (device_ < 0 || device_ >= n) throw InputError(fmt::format("backend 'cuda': no GPU {} (have {})", device_, n));
   DSV3_CUDA_CHECK(cudaSetDevice(device_));
   DSV3_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  DSV3_CUDA_CHECK(cudaStreamCreateWithFlags(&side_, cudaStreamNonBlocking));
+  DSV3_CUDA_CHECK(cudaEventCreateWithFlags(&fork_, cudaEventDisableTiming));
+  DSV3_CUDA_CHECK(cudaEventCreateWithFlags(&join_, cudaEventDisableTiming));
+  expert_streams_ = std::make_unique<cu::ExpertStreams>(4);
   gemm_ = std::make_unique<cu::Gemm>();
+  const char* graphs = std::getenv("DSV3_CUDA_GRAPHS");
+  use_graphs_ = !(graphs && std::string(graphs) == "0");
   const char* autotune = std::getenv("DSV3_CUDA_AUTOTUNE");
   if (autotune && std::string(autotune) == "0") gemm_->set_autotune(false);
   const char* grouped = std::getenv("DSV3_CUDA_MOE_GROUPED");
@@ -270,13 +314,13 @@ CudaBackend::CudaBackend(std::shared_ptr<const Model> model, const BackendOption
     L.ffn_norm = upload_vector(lw.ffn_norm);
     const auto& a = lw.attn;
     if (c.q_lora_rank > 0) {
-      L.q_a = upload_linear(a.q_a);
+      L.qkv_a = upload_stacked(a.q_a, a.kv_a);
       L.q_a_norm = upload_vector(a.q_a_norm);
       L.q_b = upload_linear(a.q_b);
     } else {
       L.q = upload_linear(a.q);
+      L.kv_a = upload_linear(a.kv_a);
     }
-    L.kv_a = upload_linear(a.kv_a);
     L.kv_a_norm = upload_vector(a.kv_a_norm);
     L.kv_b = upload_linear(a.kv_b, false);
     L.o = upload_linear(a.o);
@@ -329,7 +373,14 @@ CudaBackend::CudaBackend(std::shared_ptr<const Model> model, const BackendOption
 
 CudaBackend::~CudaBackend() {
   if (stream_) cudaStreamSynchronize(stream_);
+  if (side_) cudaStreamSynchronize(side_);
+  drop_graphs();
+  expert_streams_.reset();
   gemm_.reset();
+  if (staging_) cudaFreeHost(staging_);
+  if (fork_) cudaEventDestroy(fork_);
+  if (join_) cudaEventDestroy(join_);
+  if (side_) cudaStreamDestroy(side_);
   for (auto& [name, b] : scratch_)
     if (b.first) cudaFree(b.first);
   for (void* p : owned_) cudaFree(p);
@@ -340,7 +391,14 @@ CudaBackend::~CudaBackend() {
 void CudaBackend::reset(int max_seqs, int64_t max_len) {
   const ModelConfig& c = model_->config;
   if (max_seqs <= 0 || max_len <= 0) throw InputError("KV cache: need at least one slot and one position");
-  DSV3_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  DSV3_CUDA_CHECK(cudaDeviceSynchronize());
+  const int64_t cap = (max_len + cu::kMlaBlock - 1) / cu::kMlaBlock * cu::kMlaBlock;
+  if (cache_ && max_seqs == max_seqs_ && cap == cap_) {  // same layout: keep the cache and the graphs
+    max_len_ = max_len;
+    len_.assign(static_cast<size_t>(max_seqs), 0);
+    return;
+  }
+  drop_graphs();
   if (cache_) DSV3_CUDA_CHECK(cudaFree(cache_));
   cache_ = nullptr;
   max_seqs_ = max_seqs;
@@ -371,59 +429,74 @@ void CudaBackend::truncate(int slot, int64_t len) {
   len_[slot] = std::clamp<int64_t>(len, 0, len_[slot]);
 }
 
-void CudaBackend::linear(const DevLinear& L, const bf16* x, int64_t ldx, int64_t n, void* y, int64_t ldy,
-                         cu::OutType out, bool accumulate) {
-  if (!L.fp8) {
-    gemm_->bf16(x, ldx, static_cast<const bf16*>(L.w), y, ldy, out, n, L.out, L.in, accumulate ? 1.f : 0.f, stream_);
-    return;
-  }
-  auto* xq = scratch<__nv_fp8_e4m3>("fp8.x", static_cast<size_t>(n * L.in));
-  auto* xs = scratch<float>("fp8.s", static_cast<size_t>(cu::act_scale_rows(n) * (L.in / 128)));
-  cu::quantize_act_1x128(x, ldx, n, L.in, xq, xs, nullptr, 0, false, stream_);
-  gemm_->fp8_block(xq, xs, static_cast<const __nv_fp8_e4m3*>(L.w), L.scale, static_cast<bf16*>(y), ldy, n, L.out,
-                   L.in, accumulate ? 1.f : 0.f, stream_);
+void CudaBackend::drop_graphs() {
+  for (auto& [key, g] : graphs_)
+    if (g.exec) cudaGraphExecDestroy(g.exec);
+  graphs_.clear();
+  warm_.clear();
 }
 
-void CudaBackend::mlp(const DevMlp& m, const bf16* x, int64_t n, bf16* y, bool accumulate) {
+void CudaBackend::linear(const DevLinear& L, const bf16* x, int64_t ldx, int64_t n, void* y, int64_t ldy,
+                         cu::OutType out, bool accumulate, cudaStream_t s) {
+  if (!L.fp8) {
+    gemm_->bf16(x, ldx, static_cast<const bf16*>(L.w), y, ldy, out, n, L.out, L.in, accumulate ? 1.f : 0.f, s);
+    return;
+  }
+  const std::string tag = s == side_ ? "side." : "";
+  auto* xq = scratch<__nv_fp8_e4m3>(tag + "fp8.x", static_cast<size_t>(n * L.in));
+  auto* xs = scratch<float>(tag + "fp8.s", static_cast<size_t>(cu::act_scale_rows(n) * (L.in / 128)));
+  cu::quantize_act_1x128(x, ldx, n, L.in, xq, xs, nullptr, 0, false, s);
+  gemm_->fp8_block(xq, xs, static_cast<const __nv_fp8_e4m3*>(L.w), L.scale, static_cast<bf16*>(y), ldy, n, L.out,
+                   L.in, accumulate ? 1.f : 0.f, s);
+}
+
+void CudaBackend::mlp(const DevMlp& m, const bf16* x, int64_t n, bf16* y, bool accumulate, cudaStream_t s) {
   const int64_t H = model_->config.hidden_size, I = m.inter;
-  auto* gu = scratch<bf16>("mlp.gu", static_cast<size_t>(n * 2 * I));
-  auto* act = scratch<bf16>("mlp.act", static_cast<size_t>(n * I));
-  linear(m.gate_up, x, H, n, gu, 2 * I, cu::OutType::BF16, false);
-  cu::swiglu(gu, n, I, act, stream_);
-  linear(m.down, act, I, n, y, H, cu::OutType::BF16, accumulate);
+  const std::string tag = s == side_ ? "side." : "";
+  auto* gu = scratch<bf16>(tag + "mlp.gu", static_cast<size_t>(n * 2 * I));
+  auto* act = scratch<bf16>(tag + "mlp.act", static_cast<size_t>(n * I));
+  linear(m.gate_up, x, H, n, gu, 2 * I, cu::OutType::BF16, false, s);
+  cu::swiglu(gu, n, I, act, s);
+  linear(m.down, act, I, n, y, H, cu::OutType::BF16, accumulate, s);
 }
 
 void CudaBackend::attention(const DevLayer& L, int64_t layer, const bf16* xn, int64_t n, bf16* x) {
   const ModelConfig& c = model_->config;
   const int64_t H = c.hidden_size, nh = c.num_attention_heads, nope = c.qk_nope_head_dim, P = c.qk_rope_head_dim,
-                qk = nope + P, vd = c.v_head_dim, R = c.kv_lora_rank, D = R + P;
+                qk = nope + P, vd = c.v_head_dim, R = c.kv_lora_rank, D = R + P, QL = c.q_lora_rank;
   const float eps = static_cast<float>(c.rms_norm_eps), scale = static_cast<float>(c.softmax_scale());
   auto* q = scratch<bf16>("attn.q", static_cast<size_t>(n * nh * qk));
-  if (c.q_lora_rank > 0) {
-    auto* qa = scratch<bf16>("attn.qa", static_cast<size_t>(n * c.q_lora_rank));
-    linear(L.q_a, xn, H, n, qa, c.q_lora_rank, cu::OutType::BF16, false);
-    cu::rmsnorm(qa, c.q_lora_rank, nullptr, 0, L.q_a_norm, qa, c.q_lora_rank, n, c.q_lora_rank, eps, stream_);
-    linear(L.q_b, qa, c.q_lora_rank, n, q, nh * qk, cu::OutType::BF16, false);
+  // The latent row [c (R) | k_pe (P)] of each token, at kva with row stride ldkv.
+  bf16* kva = nullptr;
+  int64_t ldkv = D;
+  if (QL > 0) {
+    // [q_a | kv_a] in one GEMM; q_a is normalized in place and feeds q_b.
+    auto* qkva = scratch<bf16>("attn.qkva", static_cast<size_t>(n * (QL + D)));
+    linear(L.qkv_a, xn, H, n, qkva, QL + D, cu::OutType::BF16, false, stream_);
+    cu::rmsnorm(qkva, QL + D, nullptr, 0, L.q_a_norm, qkva, QL + D, n, QL, eps, stream_);
+    linear(L.q_b, qkva, QL + D, n, q, nh * qk, cu::OutType::BF16, false, stream_);
+    kva = qkva + QL;
+    ldkv = QL + D;
   } else {
-    linear(L.q, xn, H, n, q, nh * qk, cu::OutType::BF16, false);
+    linear(L.q, xn, H, n, q, nh * qk, cu::OutType::BF16, false, stream_);
+    kva = scratch<bf16>("attn.kva", static_cast<size_t>(n * D));
+    linear(L.kv_a, xn, H, n, kva, D, cu::OutType::BF16, false, stream_);
   }
-  auto* kva = scratch<bf16>("attn.kva", static_cast<size_t>(n * D));
-  linear(L.kv_a, xn, H, n, kva, D, cu::OutType::BF16, false);
-  cu::rmsnorm(kva, D, nullptr, 0, L.kv_a_norm, kva, D, n, R, eps, stream_);
-  cu::rope_interleaved(kva, n, 1, D, 0, static_cast<int>(R), static_cast<int>(P), d_pos_, inv_freq_, rope_factor_,
+  cu::rmsnorm(kva, ldkv, nullptr, 0, L.kv_a_norm, kva, ldkv, n, R, eps, stream_);
+  cu::rope_interleaved(kva, n, 1, ldkv, 0, static_cast<int>(R), static_cast<int>(P), d_pos_, inv_freq_, rope_factor_,
                        stream_);
   cu::rope_interleaved(q, n, static_cast<int>(nh), nh * qk, qk, static_cast<int>(nope), static_cast<int>(P), d_pos_,
                        inv_freq_, rope_factor_, stream_);
   bf16* cache = cache_ + static_cast<size_t>(layer) * max_seqs_ * cap_ * D;
-  cu::write_latent_cache(kva, D, n, static_cast<int>(D), cache, cap_, d_slot_, d_pos_, stream_);
+  cu::write_latent_cache(kva, ldkv, n, static_cast<int>(D), cache, cap_, d_slot_, d_pos_, stream_);
 
   auto* attn = scratch<bf16>("attn.out", static_cast<size_t>(n * nh * vd));
-  const bool fast = !force_general_ && R == cu::kMlaLatent && P == cu::kMlaKvDim - cu::kMlaLatent && nope == 128 && vd == 128 && nh % 16 == 0;
+  const bool fast = !force_general_ && fast_shapes_;
   const auto* kvb = static_cast<const bf16*>(L.kv_b.w);
   if (fast && all_fresh_ && !all_decode_) {
     // Prompts: K/V of every head from the latent, causal FlashAttention-style kernel.
     auto* kv = scratch<bf16>("attn.kv", static_cast<size_t>(n * nh * (nope + vd)));
-    linear(L.kv_b, kva, D, n, kv, nh * (nope + vd), cu::OutType::BF16, false);
+    linear(L.kv_b, kva, ldkv, n, kv, nh * (nope + vd), cu::OutType::BF16, false, stream_);
     cu::MlaPrefillArgs a;
     a.q = q;
     a.q_ld = nh * qk;
@@ -432,7 +505,7 @@ void CudaBackend::attention(const DevLayer& L, int64_t layer, const bf16* xn, in
     a.kn_ld = nh * (nope + vd);
     a.kn_hs = nope + vd;
     a.k_rope = kva + R;
-    a.kr_ld = D;
+    a.kr_ld = ldkv;
     a.v = kv + nope;
     a.v_ld = nh * (nope + vd);
     a.v_hs = nope + vd;
@@ -463,6 +536,7 @@ void CudaBackend::attention(const DevLayer& L, int64_t layer, const bf16* xn, in
       a.heads = static_cast<int>(nh);
       a.softmax_scale = scale;
       a.max_seq_len = max_pos_ + 1;
+      a.n_splits = splits_;  // fixed per captured graph
       void* ws = scratch<unsigned char>("attn.decode", cu::mla_decode_scratch_bytes(a));
       cu::mla_decode(a, ws, stream_);
     } else {
@@ -484,21 +558,11 @@ void CudaBackend::attention(const DevLayer& L, int64_t layer, const bf16* xn, in
     gemm_->bf16_batched(olat, nh * R, R, kvb + nope * R, R, (nope + vd) * R, true, attn, nh * vd, vd, n, vd, R, nh,
                         stream_);
   }
-  linear(L.o, attn, nh * vd, n, x, H, cu::OutType::BF16, true);  // x += o_proj(attn)
+  linear(L.o, attn, nh * vd, n, x, H, cu::OutType::BF16, true, stream_);  // x += o_proj(attn)
 }
 
-void CudaBackend::ffn(const DevLayer& L, const bf16* xn, int64_t n, bf16* x) {
-  const ModelConfig& c = model_->config;
-  const int64_t H = c.hidden_size;
-  if (!L.is_moe) {
-    mlp(L.dense, xn, n, x, true);
-    return;
-  }
-  const int E = static_cast<int>(c.n_routed_experts), K = static_cast<int>(c.num_experts_per_tok);
-  auto* logits = scratch<float>("moe.logits", static_cast<size_t>(n * E));
-  linear(L.router, xn, H, n, logits, E, cu::OutType::F32, false);
-  auto* experts = scratch<int32_t>("moe.experts", static_cast<size_t>(n * K));
-  auto* weights = scratch<float>("moe.weights", static_cast<size_t>(n * K));
+namespace {
+cu::RouterParams router_params(const ModelConfig& c) {
   const GateParams gp = GateParams::from_config(c);
   cu::RouterParams rp;
   rp.n_experts = gp.n_experts;
@@ -509,15 +573,37 @@ void CudaBackend::ffn(const DevLayer& L, const bf16* xn, int64_t n, bf16* x) {
   rp.method = gp.method == "noaux_tc" ? 0 : gp.method == "group_limited_greedy" ? 1 : 2;
   rp.norm_topk_prob = gp.norm_topk_prob;
   rp.routed_scaling_factor = gp.routed_scaling_factor;
-  cu::route(rp, logits, L.bias, n, experts, weights, stream_);
+  return rp;
+}
+}  // namespace
+
+void CudaBackend::ffn(const DevLayer& L, const bf16* xn, int64_t n, bf16* x) {
+  const ModelConfig& c = model_->config;
+  const int64_t H = c.hidden_size;
+  if (!L.is_moe) {
+    mlp(L.dense, xn, n, x, true, stream_);
+    return;
+  }
+  const int E = static_cast<int>(c.n_routed_experts), K = static_cast<int>(c.num_experts_per_tok);
+  // The shared expert on the side stream, overlapped with the router and the routed experts.
   bf16* shared = nullptr;
   if (L.shared.inter > 0) {
     shared = scratch<bf16>("moe.shared", static_cast<size_t>(n * H));
-    mlp(L.shared, xn, n, shared, false);
+    DSV3_CUDA_CHECK(cudaEventRecord(fork_, stream_));
+    DSV3_CUDA_CHECK(cudaStreamWaitEvent(side_, fork_, 0));
+    mlp(L.shared, xn, n, shared, false, side_);
+    DSV3_CUDA_CHECK(cudaEventRecord(join_, side_));
   }
+  auto* logits = scratch<float>("moe.logits", static_cast<size_t>(n * E));
+  linear(L.router, xn, H, n, logits, E, cu::OutType::F32, false, stream_);
+  auto* experts = scratch<int32_t>("moe.experts", static_cast<size_t>(n * K));
+  auto* weights = scratch<float>("moe.weights", static_cast<size_t>(n * K));
   void* ws = scratch<unsigned char>("moe.scratch", cu::moe_scratch_bytes(n, K, E, H, L.expert_inter));
-  cu::moe_routed_experts(*gemm_, L.experts, xn, experts, weights, n, K, E, H, L.expert_inter, shared, x, x, ws,
-                         stream_);
+  cu::MoeExtras extras;
+  extras.streams = expert_streams_.get();
+  extras.shared_ready = shared ? join_ : nullptr;
+  cu::moe_forward(*gemm_, router_params(c), logits, L.bias, L.experts, xn, n, H, L.expert_inter, experts, weights,
+                  shared, x, x, ws, stream_, extras);
 }
 
 void CudaBackend::validate(const std::vector<SeqInput>& in) const {
@@ -565,72 +651,30 @@ std::vector<SeqOutput> CudaBackend::forward(const std::vector<SeqInput>& in, con
       SeqOutput& o = out[i];
       o.rows += 1;
       o.logits.insert(o.logits.end(), r[k].logits.begin(), r[k].logits.end());
+      o.argmax.insert(o.argmax.end(), r[k].argmax.begin(), r[k].argmax.end());
       o.hidden.insert(o.hidden.end(), r[k].hidden.begin(), r[k].hidden.end());
     }
   }
   return out;
 }
 
-std::vector<SeqOutput> CudaBackend::forward_batch(const std::vector<SeqInput>& in, const ForwardOptions& opt) {
+bool CudaBackend::graphable(int64_t n) const {
+  if (!use_graphs_ || !all_decode_ || !fast_shapes_ || force_general_) return false;
+  const ModelConfig& c = model_->config;
+  for (const auto& L : layers_)
+    if (L.is_moe && !cu::moe_graph_safe(L.experts, n, static_cast<int>(c.num_experts_per_tok),
+                                        static_cast<int>(c.n_routed_experts), c.hidden_size, L.expert_inter))
+      return false;
+  return true;
+}
+
+void CudaBackend::layers(int64_t n, int64_t m, const int32_t* d_ids, const int32_t* d_pick) {
   const ModelConfig& c = model_->config;
   const int64_t H = c.hidden_size, V = c.vocab_size;
-  DSV3_CUDA_CHECK(cudaSetDevice(device_));
-  // Batch layout (same checks and messages as the CPU backend).
-  seqs_.clear();
-  std::vector<char> seen(static_cast<size_t>(max_seqs_), 0);
-  int64_t n = 0;
-  for (const auto& s : in) {
-    check_slot(s.slot);
-    if (seen[s.slot]) throw InputError(fmt::format("forward: slot {} appears twice in one batch", s.slot));
-    seen[s.slot] = 1;
-    const int64_t count = static_cast<int64_t>(s.tokens.size());
-    if (count == 0) throw InputError(fmt::format("forward: no tokens for slot {}", s.slot));
-    if (len_[s.slot] + count > max_len_)
-      throw InputError(fmt::format("forward: sequence in slot {} would reach {} tokens, over the cache's {}", s.slot,
-                                   len_[s.slot] + count, max_len_));
-    for (int32_t id : s.tokens)
-      if (id < 0 || id >= V) throw InputError(fmt::format("token id {} out of range (vocabulary of {})", id, V));
-    seqs_.push_back({s.slot, n, count, len_[s.slot]});
-    n += count;
-  }
-  if (n == 0) return {};
-  std::vector<int32_t> ids, slot, pos, seq_lens, cu = {0}, table;
-  const int64_t bps = cap_ / cu::kMlaBlock;
-  max_pos_ = 0;
-  max_count_ = 0;
-  all_decode_ = true;
-  all_fresh_ = true;
-  for (size_t i = 0; i < in.size(); ++i) {
-    const auto& s = seqs_[i];
-    for (int64_t j = 0; j < s.count; ++j) {
-      ids.push_back(in[i].tokens[j]);
-      slot.push_back(s.slot);
-      pos.push_back(static_cast<int32_t>(s.start + j));
-    }
-    seq_lens.push_back(static_cast<int32_t>(s.start + s.count));
-    cu.push_back(static_cast<int32_t>(s.offset + s.count));
-    for (int64_t b = 0; b < bps; ++b) table.push_back(static_cast<int32_t>(s.slot * bps + b));
-    max_pos_ = std::max<int>(max_pos_, static_cast<int>(s.start + s.count - 1));
-    max_count_ = std::max<int>(max_count_, static_cast<int>(s.count));
-    all_decode_ = all_decode_ && s.count == 1;
-    all_fresh_ = all_fresh_ && s.start == 0;
-  }
-  auto put = [&](const char* name, const std::vector<int32_t>& v) {
-    auto* d = scratch<int32_t>(name, v.size());
-    DSV3_CUDA_CHECK(cudaMemcpyAsync(d, v.data(), v.size() * 4, cudaMemcpyHostToDevice, stream_));
-    return d;
-  };
-  auto* d_ids = put("batch.ids", ids);
-  d_slot_ = put("batch.slot", slot);
-  d_pos_ = put("batch.pos", pos);
-  d_seq_lens_ = put("batch.seq_lens", seq_lens);
-  d_cu_ = put("batch.cu", cu);
-  d_table_ = put("batch.table", table);
-
+  const float eps = static_cast<float>(c.rms_norm_eps);
   auto* x = scratch<bf16>("x", static_cast<size_t>(n * H));
   auto* xn = scratch<bf16>("xn", static_cast<size_t>(n * H));
   cu::embedding(embed_, d_ids, n, H, x, stream_);
-  const float eps = static_cast<float>(c.rms_norm_eps);
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const DevLayer& L = layers_[static_cast<size_t>(l)];
     cu::rmsnorm(x, H, nullptr, 0, L.attn_norm, xn, H, n, H, eps, stream_);
@@ -638,37 +682,159 @@ std::vector<SeqOutput> CudaBackend::forward_batch(const std::vector<SeqInput>& i
     cu::rmsnorm(x, H, nullptr, 0, L.ffn_norm, xn, H, n, H, eps, stream_);
     ffn(L, xn, n, x);
   }
-  // Rows that get logits, final norm, lm_head.
-  std::vector<int32_t> pick;
-  for (const auto& s : seqs_) {
-    if (opt.all_logits)
-      for (int64_t i = 0; i < s.count; ++i) pick.push_back(static_cast<int32_t>(s.offset + i));
-    else
-      pick.push_back(static_cast<int32_t>(s.offset + s.count - 1));
-  }
-  const int64_t m = static_cast<int64_t>(pick.size());
-  auto* d_pick = put("batch.pick", pick);
+  // Rows that get logits: gather, final norm, lm_head.
   auto* xp = scratch<bf16>("final.x", static_cast<size_t>(m * H));
   auto* hn = scratch<bf16>("final.hn", static_cast<size_t>(m * H));
-  cu::embedding(x, d_pick, m, H, xp, stream_);  // gather rows
+  cu::embedding(x, d_pick, m, H, xp, stream_);
   cu::rmsnorm(xp, H, nullptr, 0, final_norm_, hn, H, m, H, eps, stream_);
   auto* logits = scratch<float>("final.logits", static_cast<size_t>(m * V));
-  linear(lm_head_, hn, H, m, logits, V, cu::OutType::F32, false);
-  std::vector<float> host(static_cast<size_t>(m * V));
-  DSV3_CUDA_CHECK(cudaMemcpyAsync(host.data(), logits, host.size() * 4, cudaMemcpyDeviceToHost, stream_));
+  linear(lm_head_, hn, H, m, logits, V, cu::OutType::F32, false, stream_);
+}
+
+std::vector<SeqOutput> CudaBackend::forward_batch(const std::vector<SeqInput>& in, const ForwardOptions& opt) {
+  const ModelConfig& c = model_->config;
+  const int64_t H = c.hidden_size, V = c.vocab_size;
+  DSV3_CUDA_CHECK(cudaSetDevice(device_));
+  // Batch layout (same checks and messages as the CPU backend).
+  validate(in);
+  seqs_.clear();
+  int64_t n = 0;
+  for (const auto& s : in) {
+    const int64_t count = static_cast<int64_t>(s.tokens.size());
+    seqs_.push_back({s.slot, n, count, len_[s.slot]});
+    n += count;
+  }
+  if (n == 0) return {};
+  const int64_t bps = cap_ / cu::kMlaBlock, B = static_cast<int64_t>(seqs_.size());
+  max_pos_ = 0;
+  max_count_ = 0;
+  all_decode_ = true;
+  all_fresh_ = true;
+  for (const auto& s : seqs_) {
+    max_pos_ = std::max<int>(max_pos_, static_cast<int>(s.start + s.count - 1));
+    max_count_ = std::max<int>(max_count_, static_cast<int>(s.count));
+    all_decode_ = all_decode_ && s.count == 1;
+    all_fresh_ = all_fresh_ && s.start == 0;
+  }
+  const int64_t m = opt.all_logits ? n : B;
+  // One int32 buffer: ids[n] slot[n] pos[n] seq_lens[B] cu[B+1] table[B*bps] pick[m]; for decode
+  // steps the offsets depend only on B (and bps, fixed until reset), as the graphs need.
+  const int64_t o_slot = n, o_pos = 2 * n, o_lens = 3 * n, o_cu = o_lens + B, o_table = o_cu + B + 1,
+                o_pick = o_table + B * bps, total = o_pick + m;
+  if (staging_len_ < static_cast<size_t>(total)) {
+    if (staging_) DSV3_CUDA_CHECK(cudaFreeHost(staging_));
+    staging_len_ = static_cast<size_t>(std::max<int64_t>(total, 4096));
+    DSV3_CUDA_CHECK(cudaMallocHost(&staging_, staging_len_ * sizeof(int32_t)));
+  }
+  int32_t* h = staging_;
+  h[o_cu] = 0;
+  int64_t row = 0, at = 0;
+  for (size_t i = 0; i < in.size(); ++i) {
+    const auto& s = seqs_[i];
+    for (int64_t j = 0; j < s.count; ++j, ++row) {
+      h[row] = in[i].tokens[j];
+      h[o_slot + row] = s.slot;
+      h[o_pos + row] = static_cast<int32_t>(s.start + j);
+    }
+    h[o_lens + i] = static_cast<int32_t>(s.start + s.count);
+    h[o_cu + i + 1] = static_cast<int32_t>(s.offset + s.count);
+    for (int64_t b = 0; b < bps; ++b) h[o_table + i * bps + b] = static_cast<int32_t>(s.slot * bps + b);
+    if (opt.all_logits)
+      for (int64_t j = 0; j < s.count; ++j) h[o_pick + at++] = static_cast<int32_t>(s.offset + j);
+    else
+      h[o_pick + at++] = static_cast<int32_t>(s.offset + s.count - 1);
+  }
+  auto* d = scratch<int32_t>("batch", static_cast<size_t>(total));
+  DSV3_CUDA_CHECK(cudaMemcpyAsync(d, h, static_cast<size_t>(total) * sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
+  const int32_t *d_ids = d, *d_pick = d + o_pick;
+  d_slot_ = d + o_slot;
+  d_pos_ = d + o_pos;
+  d_seq_lens_ = d + o_lens;
+  d_cu_ = d + o_cu;
+  d_table_ = d + o_table;
+
+  splits_ = 0;
+  if (all_decode_ && fast_shapes_) {
+    cu::MlaDecodeArgs a;
+    a.batch = static_cast<int>(n);
+    a.heads = static_cast<int>(c.num_attention_heads);
+    a.max_seq_len = max_pos_ + 1;
+    splits_ = cu::mla_decode_splits(a);
+  }
+  if (graphable(n)) {
+    const std::pair<int64_t, int> key{n, splits_};
+    // Make sure every buffer the step uses exists at its size before looking at generations.
+    auto git = graphs_.find(key);
+    if (git != graphs_.end() && git->second.generation != generation()) {
+      cudaGraphExecDestroy(git->second.exec);
+      graphs_.erase(git);
+      git = graphs_.end();
+      warm_.erase(key);
+    }
+    if (git == graphs_.end()) {
+      auto wit = warm_.find(key);
+      if (wit != warm_.end() && wit->second == generation()) {
+        // Second step of this shape: capture it (nothing runs during capture), then launch.
+        cudaGraph_t graph = nullptr;
+        DSV3_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+        bool captured = true;
+        try {
+          layers(n, m, d_ids, d_pick);
+        } catch (const std::exception& e) {
+          captured = false;
+          fmt::print(stderr, "warning: CUDA graph capture failed ({}); decode steps run eagerly from now on\n", e.what());
+        }
+        const cudaError_t end = cudaStreamEndCapture(stream_, &graph);
+        Graph g;
+        if (captured && end == cudaSuccess && graph && cudaGraphInstantiate(&g.exec, graph, 0) == cudaSuccess) {
+          g.generation = generation();
+          git = graphs_.emplace(key, g).first;
+        } else {
+          use_graphs_ = false;
+          cudaGetLastError();
+          layers(n, m, d_ids, d_pick);  // this step, eagerly
+        }
+        if (graph) cudaGraphDestroy(graph);
+      } else {
+        layers(n, m, d_ids, d_pick);
+        warm_[key] = generation();
+      }
+    }
+    if (git != graphs_.end()) DSV3_CUDA_CHECK(cudaGraphLaunch(git->second.exec, stream_));
+  } else {
+    layers(n, m, d_ids, d_pick);
+  }
+
+  // Results to the host: token ids (greedy) or logits, and the hidden states when asked.
+  const auto* logits = scratch<float>("final.logits", static_cast<size_t>(m * V));
+  std::vector<float> host;
+  std::vector<int32_t> ids;
+  if (opt.greedy_only) {
+    auto* d_ids_out = scratch<int32_t>("final.argmax", static_cast<size_t>(m));
+    cu::argmax_rows(logits, m, V, d_ids_out, stream_);
+    ids.resize(static_cast<size_t>(m));
+    DSV3_CUDA_CHECK(cudaMemcpyAsync(ids.data(), d_ids_out, ids.size() * 4, cudaMemcpyDeviceToHost, stream_));
+  } else {
+    host.resize(static_cast<size_t>(m * V));
+    DSV3_CUDA_CHECK(cudaMemcpyAsync(host.data(), logits, host.size() * 4, cudaMemcpyDeviceToHost, stream_));
+  }
   std::vector<uint16_t> hid;
   if (opt.want_hidden) {
     hid.resize(static_cast<size_t>(m * H));
-    DSV3_CUDA_CHECK(cudaMemcpyAsync(hid.data(), hn, hid.size() * 2, cudaMemcpyDeviceToHost, stream_));
+    DSV3_CUDA_CHECK(cudaMemcpyAsync(hid.data(), scratch<bf16>("final.hn", static_cast<size_t>(m * H)), hid.size() * 2,
+                                    cudaMemcpyDeviceToHost, stream_));
   }
   DSV3_CUDA_CHECK(cudaStreamSynchronize(stream_));
   for (const auto& s : seqs_) len_[s.slot] += s.count;
   std::vector<SeqOutput> out;
-  int64_t at = 0;
+  at = 0;
   for (const auto& s : seqs_) {
     SeqOutput o;
     o.rows = opt.all_logits ? s.count : 1;
-    o.logits.assign(host.begin() + at * V, host.begin() + (at + o.rows) * V);
+    if (opt.greedy_only)
+      o.argmax.assign(ids.begin() + at, ids.begin() + at + o.rows);
+    else
+      o.logits.assign(host.begin() + at * V, host.begin() + (at + o.rows) * V);
     if (opt.want_hidden)
       for (int64_t i = at * H; i < (at + o.rows) * H; ++i) o.hidden.push_back(bf16_to_f32(hid[i]));
     at += o.rows;

@@ -10,7 +10,7 @@
 
 namespace dsv3::model::cuda {
 
-constexpr int kCandidates = 8;
+constexpr int kCandidates = 16;
 
 struct Gemm::Plan {
   cublasLtMatmulDesc_t op = nullptr;
@@ -43,6 +43,7 @@ Gemm::~Gemm() {
   if (pad_d_) cudaFree(pad_d_);
   if (tune_d_) cudaFree(tune_d_);
   if (workspace_) cudaFree(workspace_);
+  for (auto& [stream, ws] : stream_ws_) cudaFree(ws);
   if (handle_) cublasLtDestroy(handle_);
 }
 
@@ -65,6 +66,17 @@ void Gemm::grow(void*& buf, size_t& have, size_t need) {
   }
   DSV3_CUDA_CHECK(cudaMalloc(&buf, need));
   have = need;
+  ++generation_;
+}
+
+void* Gemm::workspace(cudaStream_t stream) {
+  for (auto& [s, ws] : stream_ws_)
+    if (s == stream) return ws;
+  void* ws = nullptr;
+  DSV3_CUDA_CHECK(cudaMalloc(&ws, workspace_bytes_));
+  stream_ws_.emplace_back(stream, ws);
+  ++generation_;
+  return ws;
 }
 
 namespace {
@@ -229,7 +241,7 @@ void Gemm::matmul(Plan& p, int algo, const void* W, const void* X, void* D, cons
   }
   const float alpha = 1.0f;
   DSV3_CUBLAS_CHECK(cublasLtMatmul(handle_, p.op, &alpha, W, p.a, X, p.b, &beta, D, p.c, D, p.c, &p.algos[algo],
-                                   workspace_, workspace_bytes_, stream));
+                                   workspace(stream), workspace_bytes_, stream));
 }
 
 void Gemm::tune(Plan& p, const void* W, const void* X, const float* w_scale, const float* x_scale,

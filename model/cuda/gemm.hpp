@@ -22,6 +22,8 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 namespace dsv3::model::cuda {
 
@@ -39,6 +41,9 @@ class Gemm {
   static int cublaslt_version();
   // Autotuning on (default) or off (the heuristic's first choice).
   void set_autotune(bool on) { autotune_ = on; }
+  // Changes whenever a buffer that launches point into is (re)allocated: padding buffers and the
+  // per-stream workspaces. CUDA graphs captured before a change are stale.
+  uint64_t generation() const { return generation_; }
 
   // BF16 inputs, fp32 accumulation; D bf16 or f32. beta = 1 adds into D (fused residual).
   void bf16(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void* D, int64_t ldd, OutType out,
@@ -87,14 +92,18 @@ class Gemm {
   void tune(Plan& p, const void* W, const void* X, const float* w_scale, const float* x_scale, cudaStream_t stream);
   void matmul(Plan& p, int algo, const void* W, const void* X, void* D, const float* w_scale, const float* x_scale,
               float beta, cudaStream_t stream);
-  static void grow(void*& buf, size_t& have, size_t need);
+  void grow(void*& buf, size_t& have, size_t need);
+  // Each stream gets its own workspace: GEMMs on different streams may run at the same time.
+  void* workspace(cudaStream_t stream);
 
   cublasLtHandle_t handle_ = nullptr;
   bool autotune_ = true;
   void *pad_x_ = nullptr, *pad_d_ = nullptr, *tune_d_ = nullptr;
   size_t pad_x_bytes_ = 0, pad_d_bytes_ = 0, tune_d_bytes_ = 0;
-  void* workspace_ = nullptr;
+  void* workspace_ = nullptr;  // placeholder scale pointer for the heuristic
   size_t workspace_bytes_ = 0;
+  std::vector<std::pair<cudaStream_t, void*>> stream_ws_;
+  uint64_t generation_ = 0;
   std::map<Key, std::unique_ptr<Plan>> plans_;
 };
 

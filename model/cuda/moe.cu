@@ -27,15 +27,13 @@ __device__ int argmax_free(const float* v, int n, const bool* taken) {
   return best;
 }
 
-// One thread per token; mirrors model/moe_gate.cpp route_one.
-__global__ void route_kernel(RouterParams p, const float* __restrict__ logits, const float* __restrict__ bias,
-                             int64_t tokens, int32_t* __restrict__ experts, float* __restrict__ weights) {
-  const int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (t >= tokens) return;
+// Routes one token; mirrors model/moe_gate.cpp route_one. Writes experts[0..top_k) (descending
+// choice score, ties to the lower index) and their weights.
+__device__ void route_token(const RouterParams& p, const float* __restrict__ l, const float* __restrict__ bias,
+                            int32_t* __restrict__ experts, float* __restrict__ weights) {
   const int E = p.n_experts, G = p.n_group, per = E / G;
   float score[kMaxRouterExperts], choice[kMaxRouterExperts];
   bool taken[kMaxRouterExperts];
-  const float* l = logits + t * E;
   if (p.sigmoid) {
     for (int e = 0; e < E; ++e) score[e] = 1.0f / (1.0f + expf(-l[e]));
   } else {
@@ -90,9 +88,17 @@ __global__ void route_kernel(RouterParams p, const float* __restrict__ logits, c
   for (int k = 0; k < p.top_k; ++k) {
     double w = score[idx[k]];
     if (normalise) w /= (sum + 1e-20);
-    experts[t * p.top_k + k] = idx[k];
-    weights[t * p.top_k + k] = static_cast<float>(w * p.routed_scaling_factor);
+    experts[k] = idx[k];
+    weights[k] = static_cast<float>(w * p.routed_scaling_factor);
   }
+}
+
+// One thread per token.
+__global__ void route_kernel(RouterParams p, const float* __restrict__ logits, const float* __restrict__ bias,
+                             int64_t tokens, int32_t* __restrict__ experts, float* __restrict__ weights) {
+  const int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (t >= tokens) return;
+  route_token(p, logits + t * p.n_experts, bias, experts + t * p.top_k, weights + t * p.top_k);
 }
 
 __global__ void count_kernel(const int32_t* __restrict__ experts, int64_t n, int32_t* __restrict__ counts) {
@@ -157,88 +163,140 @@ __global__ void combine_kernel(const __nv_bfloat16* __restrict__ yp, const int32
   }
 }
 
-// Grouped small-batch expert product on CUDA cores: CTA (row block, expert e) computes, for the
-// rows routed to e (segment [offsets[e], offsets[e+1]) of x), y = x · W_e^T over kRowsPerCta output
-// rows, reading W_e once per 8 routed rows. With swiglu, W_e is [2I, K] (gate | up) and the output
-// is act[., i] = silu(gate_i) * up_i for i in the block ([rows, I]); else W_e is [N, K].
-constexpr int kGemvTok = 8, kGemvWarps = 8, kRowsPerWarp = 4, kRowsPerCta = kGemvWarps * kRowsPerWarp;
+// Decode-sized batches (tokens * top_k <= kMoeSmallBatchRows): one CTA routes every token (when
+// logits are given; else reads experts), counts the rows per expert, lays out the expert segments
+// (offsets), lists the active experts in index order, and gives each assignment i = t * top_k + j
+// its slot: offsets[e] + the number of earlier assignments to the same expert (deterministic).
+// row_token[slot] = t; the grouped kernels read x through it (no gathered copy).
+constexpr int kPermuteThreads = 512;
+
+__global__ void __launch_bounds__(kPermuteThreads) permute_small_kernel(
+    RouterParams p, const float* __restrict__ logits, const float* __restrict__ bias, int tokens,
+    int32_t* __restrict__ experts, float* __restrict__ weights, int32_t* __restrict__ offsets,
+    int32_t* __restrict__ active, int32_t* __restrict__ n_active, int32_t* __restrict__ row_token,
+    int32_t* __restrict__ pos) {
+  __shared__ int32_t ex[kMoeSmallBatchRows];
+  __shared__ int32_t cnt[kMaxRouterExperts], off[kMaxRouterExperts];
+  const int E = p.n_experts, K = p.top_k, n = tokens * K, tid = threadIdx.x;
+  for (int t = tid; t < tokens; t += blockDim.x)
+    if (logits) route_token(p, logits + static_cast<int64_t>(t) * E, bias, experts + t * K, weights + t * K);
+  for (int e = tid; e < E; e += blockDim.x) cnt[e] = 0;
+  __syncthreads();
+  for (int i = tid; i < n; i += blockDim.x) {
+    ex[i] = experts[i];
+    atomicAdd(&cnt[ex[i]], 1);
+  }
+  __syncthreads();
+  if (tid == 0) {
+    int run = 0, na = 0;
+    for (int e = 0; e < E; ++e) {
+      off[e] = run;
+      offsets[e] = run;
+      if (cnt[e] > 0) active[na++] = e;
+      run += cnt[e];
+    }
+    offsets[E] = run;
+    *n_active = na;
+  }
+  __syncthreads();
+  for (int i = tid; i < n; i += blockDim.x) {
+    const int e = ex[i];
+    int r = 0;
+    for (int j = 0; j < i; ++j) r += ex[j] == e;
+    const int slot = off[e] + r;
+    pos[i] = slot;
+    row_token[slot] = i / K;
+  }
+}
+
+// Grouped expert product for few rows per expert, on CUDA cores, streaming each active expert's
+// weights once at close to the HBM bandwidth. CTA (row block, j) works on the j-th active expert e
+// (blockIdx.y >= n_active: nothing) and its routed rows (segment [offsets[e], offsets[e+1]),
+// activations x[row_token[slot]] or x[slot] when row_token is null): y[slot, row] = x · W_e[row]^T
+// for kRowsPerCta output rows, up to kGemvTok routed rows at a time staged in shared memory. Each
+// lane keeps a whole slab (kSlab 16-byte chunks, gate and up) of a weight row in flight before
+// using it. With kSwiglu, W_e is [2I, K] (gate | up) and y[slot, i] = silu(gate_i) * up_i ([rows, I]).
+constexpr int kGemvTok = 8, kGemvWarps = 8, kRowsPerWarp = 4, kRowsPerCta = kGemvWarps * kRowsPerWarp, kSlab = 8;
 
 template <bool kSwiglu>
-__global__ void __launch_bounds__(kGemvWarps * 32) expert_gemv_kernel(const __nv_bfloat16* __restrict__ x,
-                                                                      const int32_t* __restrict__ offsets,
-                                                                      const void* const* __restrict__ w, int64_t n_out,
-                                                                      int64_t K, __nv_bfloat16* __restrict__ y) {
+__global__ void __launch_bounds__(kGemvWarps * 32) expert_gemv_kernel(
+    const __nv_bfloat16* __restrict__ x, const int32_t* __restrict__ row_token, const int32_t* __restrict__ offsets,
+    const int32_t* __restrict__ active, const int32_t* __restrict__ n_active, const void* const* __restrict__ w,
+    int64_t n_out, int64_t K, __nv_bfloat16* __restrict__ y) {
+  constexpr int kH = kSwiglu ? 2 : 1;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   __nv_bfloat16* xs = reinterpret_cast<__nv_bfloat16*>(smem_raw);
-  const int e = blockIdx.y;
+  if (static_cast<int>(blockIdx.y) >= *n_active) return;
+  const int e = active[blockIdx.y];
   const int64_t o = offsets[e], m = offsets[e + 1] - o;
-  if (m == 0) return;
   const __nv_bfloat16* W = static_cast<const __nv_bfloat16*>(w[e]);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int64_t row0 = static_cast<int64_t>(blockIdx.x) * kRowsPerCta + warp * kRowsPerWarp;
+  const int64_t chunks = K / 8;
   for (int64_t t0 = 0; t0 < m; t0 += kGemvTok) {
     const int nt = static_cast<int>(m - t0 < kGemvTok ? m - t0 : kGemvTok);
     __syncthreads();
-    for (int64_t i = threadIdx.x; i < nt * K / 8; i += blockDim.x) {
-      const int64_t t = i / (K / 8), c = i % (K / 8);
-      reinterpret_cast<int4*>(xs + t * K)[c] = reinterpret_cast<const int4*>(x + (o + t0 + t) * K)[c];
+    for (int64_t i = threadIdx.x; i < nt * chunks; i += blockDim.x) {
+      const int64_t t = i / chunks, c = i % chunks, slot = o + t0 + t;
+      const int64_t src = row_token ? row_token[slot] : slot;
+      reinterpret_cast<int4*>(xs + t * K)[c] = reinterpret_cast<const int4*>(x + src * K)[c];
     }
     __syncthreads();
-#pragma unroll
     for (int r = 0; r < kRowsPerWarp; ++r) {
       const int64_t row = row0 + r;
       if (row >= n_out) break;
-      float acc[kSwiglu ? 2 : 1][kGemvTok];
+      float acc[kH][kGemvTok];
 #pragma unroll
-      for (int h = 0; h < (kSwiglu ? 2 : 1); ++h)
+      for (int h = 0; h < kH; ++h)
 #pragma unroll
         for (int t = 0; t < kGemvTok; ++t) acc[h][t] = 0.f;
+      for (int64_t c0 = 0; c0 < chunks; c0 += 32 * kSlab) {
+        int4 wv[kH][kSlab];
 #pragma unroll
-      for (int h = 0; h < (kSwiglu ? 2 : 1); ++h) {
-        const __nv_bfloat16* wr = W + (row + h * n_out) * K;
-        for (int64_t c = lane * 8; c < K; c += 32 * 8) {
-          const int4 raw = *reinterpret_cast<const int4*>(wr + c);
-          const __nv_bfloat162* wp = reinterpret_cast<const __nv_bfloat162*>(&raw);
-          float wf[8];
+        for (int h = 0; h < kH; ++h)
 #pragma unroll
-          for (int j = 0; j < 4; ++j) {
-            const float2 f = __bfloat1622float2(wp[j]);
-            wf[2 * j] = f.x;
-            wf[2 * j + 1] = f.y;
+          for (int s = 0; s < kSlab; ++s) {
+            const int64_t c = c0 + s * 32 + lane;
+            wv[h][s] = c < chunks ? __ldg(reinterpret_cast<const int4*>(W + (row + h * n_out) * K) + c) : int4{0, 0, 0, 0};
           }
+#pragma unroll
+        for (int s = 0; s < kSlab; ++s) {
+          const int64_t c = c0 + s * 32 + lane;
+          if (c >= chunks) break;
 #pragma unroll
           for (int t = 0; t < kGemvTok; ++t) {
             if (t >= nt) break;
-            const int4 xr = *reinterpret_cast<const int4*>(xs + t * K + c);
+            const int4 xr = reinterpret_cast<const int4*>(xs + t * K)[c];
             const __nv_bfloat162* xp = reinterpret_cast<const __nv_bfloat162*>(&xr);
 #pragma unroll
-            for (int j = 0; j < 4; ++j) {
-              const float2 f = __bfloat1622float2(xp[j]);
-              acc[h][t] += wf[2 * j] * f.x + wf[2 * j + 1] * f.y;
+            for (int h = 0; h < kH; ++h) {
+              const __nv_bfloat162* wp = reinterpret_cast<const __nv_bfloat162*>(&wv[h][s]);
+#pragma unroll
+              for (int j = 0; j < 4; ++j) {
+                const float2 wf = __bfloat1622float2(wp[j]), xf = __bfloat1622float2(xp[j]);
+                acc[h][t] = fmaf(wf.x, xf.x, fmaf(wf.y, xf.y, acc[h][t]));
+              }
             }
           }
         }
       }
+      float mine = 0.f;
 #pragma unroll
       for (int t = 0; t < kGemvTok; ++t) {
         if (t >= nt) break;
         float g = acc[0][t];
         for (int off = 16; off > 0; off /= 2) g += __shfl_xor_sync(0xffffffffu, g, off);
-        float u = 0.f;
+        float v = g;
         if (kSwiglu) {
-          u = acc[kSwiglu ? 1 : 0][t];
+          float u = acc[kH - 1][t];
           for (int off = 16; off > 0; off /= 2) u += __shfl_xor_sync(0xffffffffu, u, off);
-        }
-        if (lane == 0) {
           // SwiGLU on the bf16-rounded gate/up values, as the GEMM path computes it.
-          float v = g;
-          if (kSwiglu) {
-            const float gb = __bfloat162float(__float2bfloat16(g)), ub = __bfloat162float(__float2bfloat16(u));
-            v = gb / (1.f + __expf(-gb)) * ub;
-          }
-          y[(o + t0 + t) * n_out + row] = __float2bfloat16(v);
+          const float gb = __bfloat162float(__float2bfloat16(g)), ub = __bfloat162float(__float2bfloat16(u));
+          v = gb / (1.f + __expf(-gb)) * ub;
         }
+        if (lane == t) mine = v;
       }
+      if (lane < nt) y[(o + t0 + lane) * n_out + row] = __float2bfloat16(mine);
     }
   }
 }
@@ -246,25 +304,24 @@ __global__ void __launch_bounds__(kGemvWarps * 32) expert_gemv_kernel(const __nv
 size_t align_up(size_t n) { return (n + 255) / 256 * 256; }
 
 struct Scratch {
-  int32_t *counts, *offsets, *cursor, *pos;
+  int32_t *counts, *offsets, *cursor, *pos, *active, *n_active, *row_token;
   __nv_bfloat16 *xp, *gu, *act, *yp;
   __nv_fp8_e4m3* q;
   float* qs;
 };
 
-Scratch carve(void* base, int64_t tokens, int top_k, int E, int64_t H, int64_t I) {
+// One layout for both the sizing and the carving.
+template <class Take>
+Scratch layout(Take&& take, int64_t tokens, int top_k, int E, int64_t H, int64_t I) {
   const int64_t n = tokens * top_k;
-  char* p = static_cast<char*>(base);
   Scratch s{};
-  auto take = [&](size_t bytes) {
-    char* r = p;
-    p += align_up(bytes);
-    return r;
-  };
   s.counts = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * E));
   s.offsets = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * (E + 1)));
   s.cursor = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * E));
+  s.active = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * E));
+  s.n_active = reinterpret_cast<int32_t*>(take(sizeof(int32_t)));
   s.pos = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * n));
+  s.row_token = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * n));
   s.xp = reinterpret_cast<__nv_bfloat16*>(take(sizeof(__nv_bfloat16) * n * H));
   s.gu = reinterpret_cast<__nv_bfloat16*>(take(sizeof(__nv_bfloat16) * n * 2 * I));
   s.act = reinterpret_cast<__nv_bfloat16*>(take(sizeof(__nv_bfloat16) * n * I));
@@ -274,34 +331,131 @@ Scratch carve(void* base, int64_t tokens, int top_k, int E, int64_t H, int64_t I
   return s;
 }
 
-}  // namespace
+Scratch carve(void* base, int64_t tokens, int top_k, int E, int64_t H, int64_t I) {
+  char* p = static_cast<char*>(base);
+  return layout(
+      [&](size_t bytes) {
+        char* r = p;
+        p += align_up(bytes);
+        return r;
+      },
+      tokens, top_k, E, H, I);
+}
 
-void route(const RouterParams& p, const float* logits, const float* bias, int64_t tokens, int32_t* experts,
-           float* weights, cudaStream_t stream) {
+bool small_path(const ExpertWeights& w, int64_t n, int64_t hidden, int64_t inter, int n_experts) {
+  return !w.fp8 && w.d_gate_up && w.d_down && n <= kMoeSmallBatchRows && hidden % 8 == 0 && inter % 8 == 0 &&
+         n_experts <= kMaxRouterExperts;
+}
+
+void check_params(const RouterParams& p) {
   if (p.n_experts <= 0 || p.n_experts > kMaxRouterExperts || p.top_k <= 0 || p.top_k > p.n_experts ||
       p.n_group <= 0 || p.n_experts % p.n_group || p.topk_group <= 0 || p.topk_group > p.n_group)
     throw std::invalid_argument("route: inconsistent gate parameters (experts, groups, top-k)");
+}
+
+void combine(const Scratch& s, const float* weights, int64_t tokens, int top_k, int64_t hidden,
+             const __nv_bfloat16* shared, cudaEvent_t shared_ready, const __nv_bfloat16* residual, __nv_bfloat16* out,
+             cudaStream_t stream) {
+  if (shared && shared_ready) DSV3_CUDA_CHECK(cudaStreamWaitEvent(stream, shared_ready, 0));
+  combine_kernel<<<static_cast<unsigned>(tokens), 256, 0, stream>>>(s.yp, s.pos, weights, top_k, hidden, shared,
+                                                                     residual, out);
+  DSV3_CUDA_CHECK(cudaGetLastError());
+}
+
+// The grouped small-batch pass after permute_small_kernel: gate_up + SwiGLU, down, combine.
+void run_small(const ExpertWeights& w, const Scratch& s, const __nv_bfloat16* x, const float* weights, int64_t tokens,
+               int top_k, int n_experts, int64_t hidden, int64_t inter, const __nv_bfloat16* shared,
+               cudaEvent_t shared_ready, const __nv_bfloat16* residual, __nv_bfloat16* out, cudaStream_t stream) {
+  const int64_t n = tokens * top_k;
+  const size_t smem_gu = static_cast<size_t>(kGemvTok) * hidden * 2, smem_dn = static_cast<size_t>(kGemvTok) * inter * 2;
+  static size_t attr_gu = 48 * 1024, attr_dn = 48 * 1024;
+  if (smem_gu > attr_gu) {
+    DSV3_CUDA_CHECK(cudaFuncSetAttribute(expert_gemv_kernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         static_cast<int>(smem_gu)));
+    attr_gu = smem_gu;
+  }
+  if (smem_dn > attr_dn) {
+    DSV3_CUDA_CHECK(cudaFuncSetAttribute(expert_gemv_kernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         static_cast<int>(smem_dn)));
+    attr_dn = smem_dn;
+  }
+  const unsigned slots = static_cast<unsigned>(std::min<int64_t>(n, n_experts));  // active experts, at most
+  const dim3 g1(static_cast<unsigned>((inter + kRowsPerCta - 1) / kRowsPerCta), slots);
+  expert_gemv_kernel<true><<<g1, kGemvWarps * 32, smem_gu, stream>>>(x, s.row_token, s.offsets, s.active, s.n_active,
+                                                                       w.d_gate_up, inter, hidden, s.act);
+  DSV3_CUDA_CHECK(cudaGetLastError());
+  const dim3 g2(static_cast<unsigned>((hidden + kRowsPerCta - 1) / kRowsPerCta), slots);
+  expert_gemv_kernel<false><<<g2, kGemvWarps * 32, smem_dn, stream>>>(s.act, nullptr, s.offsets, s.active, s.n_active,
+                                                                        w.d_down, hidden, inter, s.yp);
+  DSV3_CUDA_CHECK(cudaGetLastError());
+  combine(s, weights, tokens, top_k, hidden, shared, shared_ready, residual, out, stream);
+}
+
+}  // namespace
+
+ExpertStreams::ExpertStreams(int n) {
+  streams.resize(static_cast<size_t>(n));
+  done.resize(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    DSV3_CUDA_CHECK(cudaStreamCreateWithFlags(&streams[i], cudaStreamNonBlocking));
+    DSV3_CUDA_CHECK(cudaEventCreateWithFlags(&done[i], cudaEventDisableTiming));
+  }
+  DSV3_CUDA_CHECK(cudaEventCreateWithFlags(&start, cudaEventDisableTiming));
+}
+
+ExpertStreams::~ExpertStreams() {
+  for (size_t i = 0; i < streams.size(); ++i) {
+    cudaStreamSynchronize(streams[i]);
+    cudaStreamDestroy(streams[i]);
+    cudaEventDestroy(done[i]);
+  }
+  if (start) cudaEventDestroy(start);
+}
+
+void route(const RouterParams& p, const float* logits, const float* bias, int64_t tokens, int32_t* experts,
+           float* weights, cudaStream_t stream) {
+  check_params(p);
   if (tokens == 0) return;
   route_kernel<<<static_cast<unsigned>((tokens + 63) / 64), 64, 0, stream>>>(p, logits, bias, tokens, experts, weights);
   DSV3_CUDA_CHECK(cudaGetLastError());
 }
 
 size_t moe_scratch_bytes(int64_t tokens, int top_k, int n_experts, int64_t hidden, int64_t inter) {
-  const int64_t n = tokens * top_k;
-  const int64_t wide = std::max(hidden, inter);
-  return align_up(4 * n_experts) * 2 + align_up(4 * (n_experts + 1)) + align_up(4 * n) + align_up(2 * n * hidden) * 2 +
-         align_up(2 * n * 2 * inter) + align_up(2 * n * inter) + align_up(n * wide) +
-         align_up(4 * (n + 3 * n_experts) * (wide / 128)) + 4096;
+  size_t total = 0;
+  layout(
+      [&](size_t bytes) {
+        total += align_up(bytes);
+        return static_cast<char*>(nullptr);
+      },
+      tokens, top_k, n_experts, hidden, inter);
+  return total + 4096;
+}
+
+bool moe_graph_safe(const ExpertWeights& w, int64_t tokens, int top_k, int n_experts, int64_t hidden, int64_t inter) {
+  return tokens == 0 || small_path(w, tokens * top_k, hidden, inter, n_experts);
 }
 
 void moe_routed_experts(Gemm& gemm, const ExpertWeights& w, const __nv_bfloat16* x, const int32_t* experts,
                         const float* weights, int64_t tokens, int top_k, int n_experts, int64_t hidden, int64_t inter,
                         const __nv_bfloat16* shared, const __nv_bfloat16* residual, __nv_bfloat16* out, void* scratch,
-                        cudaStream_t stream) {
+                        cudaStream_t stream, const MoeExtras& extras) {
   if (tokens == 0) return;
   if (hidden % 8 || inter % 2) throw std::invalid_argument("moe: hidden must be a multiple of 8, inter even");
   const int64_t n = tokens * top_k;
   Scratch s = carve(scratch, tokens, top_k, n_experts, hidden, inter);
+  if (small_path(w, n, hidden, inter, n_experts)) {
+    // Decode-sized batches: no host round trip, graph-capturable.
+    RouterParams p;
+    p.n_experts = n_experts;
+    p.top_k = top_k;
+    permute_small_kernel<<<1, kPermuteThreads, 0, stream>>>(p, nullptr, nullptr, static_cast<int>(tokens),
+                                                            const_cast<int32_t*>(experts), nullptr, s.offsets,
+                                                            s.active, s.n_active, s.row_token, s.pos);
+    DSV3_CUDA_CHECK(cudaGetLastError());
+    run_small(w, s, x, weights, tokens, top_k, n_experts, hidden, inter, shared, extras.shared_ready, residual, out,
+              stream);
+    return;
+  }
   DSV3_CUDA_CHECK(cudaMemsetAsync(s.counts, 0, sizeof(int32_t) * n_experts, stream));
   count_kernel<<<static_cast<unsigned>((n + 255) / 256), 256, 0, stream>>>(experts, n, s.counts);
   DSV3_CUDA_CHECK(cudaGetLastError());
@@ -309,28 +463,6 @@ void moe_routed_experts(Gemm& gemm, const ExpertWeights& w, const __nv_bfloat16*
   DSV3_CUDA_CHECK(cudaGetLastError());
   scatter_kernel<<<static_cast<unsigned>(n), 128, 0, stream>>>(experts, top_k, x, hidden, s.cursor, s.pos, s.xp);
   DSV3_CUDA_CHECK(cudaGetLastError());
-  if (!w.fp8 && w.d_gate_up && w.d_down && n <= kMoeSmallBatchRows && hidden % 8 == 0 && inter % 8 == 0) {
-    // Decode-sized batches: grouped kernels over all experts, no host round trip.
-    const size_t smem_gu = static_cast<size_t>(kGemvTok) * hidden * 2, smem_dn = static_cast<size_t>(kGemvTok) * inter * 2;
-    if (smem_gu > 48 * 1024 || smem_dn > 48 * 1024) {
-      DSV3_CUDA_CHECK(cudaFuncSetAttribute(expert_gemv_kernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                           static_cast<int>(smem_gu)));
-      DSV3_CUDA_CHECK(cudaFuncSetAttribute(expert_gemv_kernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                           static_cast<int>(smem_dn)));
-    }
-    const dim3 g1(static_cast<unsigned>((inter + kRowsPerCta - 1) / kRowsPerCta), static_cast<unsigned>(n_experts));
-    expert_gemv_kernel<true><<<g1, kGemvWarps * 32, smem_gu, stream>>>(s.xp, s.offsets, w.d_gate_up, inter, hidden,
-                                                                         s.act);
-    DSV3_CUDA_CHECK(cudaGetLastError());
-    const dim3 g2(static_cast<unsigned>((hidden + kRowsPerCta - 1) / kRowsPerCta), static_cast<unsigned>(n_experts));
-    expert_gemv_kernel<false><<<g2, kGemvWarps * 32, smem_dn, stream>>>(s.act, s.offsets, w.d_down, hidden, inter,
-                                                                          s.yp);
-    DSV3_CUDA_CHECK(cudaGetLastError());
-    combine_kernel<<<static_cast<unsigned>(tokens), 256, 0, stream>>>(s.yp, s.pos, weights, top_k, hidden, shared,
-                                                                       residual, out);
-    DSV3_CUDA_CHECK(cudaGetLastError());
-    return;
-  }
   std::vector<int32_t> off(n_experts + 1);
   DSV3_CUDA_CHECK(cudaMemcpyAsync(off.data(), s.offsets, sizeof(int32_t) * (n_experts + 1), cudaMemcpyDeviceToHost, stream));
   DSV3_CUDA_CHECK(cudaStreamSynchronize(stream));
@@ -339,33 +471,76 @@ void moe_routed_experts(Gemm& gemm, const ExpertWeights& w, const __nv_bfloat16*
     // Quantize the permuted rows once, each expert's rows as their own 1x128-scaled operand.
     quantize_act_1x128(s.xp, hidden, n, hidden, s.q, s.qs, s.offsets, n_experts, false, stream);
   }
-  for (int e = 0; e < n_experts; ++e) {
+  // The experts' GEMMs are small (a few hundred rows each at prefill sizes): spread them over the
+  // side streams so that several run at once.
+  const ExpertStreams* side = extras.streams;
+  const int ns = side ? static_cast<int>(side->streams.size()) : 0;
+  auto fork = [&] {
+    if (!ns) return;
+    DSV3_CUDA_CHECK(cudaEventRecord(side->start, stream));
+    for (int i = 0; i < ns; ++i) DSV3_CUDA_CHECK(cudaStreamWaitEvent(side->streams[i], side->start, 0));
+  };
+  auto join = [&] {
+    if (!ns) return;
+    for (int i = 0; i < ns; ++i) {
+      DSV3_CUDA_CHECK(cudaEventRecord(side->done[i], side->streams[i]));
+      DSV3_CUDA_CHECK(cudaStreamWaitEvent(stream, side->done[i], 0));
+    }
+  };
+  auto on = [&](int k) { return ns ? side->streams[k % ns] : stream; };
+  fork();
+  for (int e = 0, k = 0; e < n_experts; ++e) {
     const int64_t o = off[e], m = off[e + 1] - off[e];
     if (m == 0) continue;
     if (w.fp8) {
       gemm.fp8_block(s.q + o * hidden, s.qs + act_scale_segment_base(o, e, hidden / 128), static_cast<const __nv_fp8_e4m3*>(w.gate_up[e]),
-                     w.gate_up_scales[e], s.gu + o * 2 * inter, 2 * inter, m, 2 * inter, hidden, 0.f, stream);
+                     w.gate_up_scales[e], s.gu + o * 2 * inter, 2 * inter, m, 2 * inter, hidden, 0.f, on(k++));
     } else {
       gemm.bf16(s.xp + o * hidden, hidden, static_cast<const __nv_bfloat16*>(w.gate_up[e]), s.gu + o * 2 * inter,
-                2 * inter, OutType::BF16, m, 2 * inter, hidden, 0.f, stream);
+                2 * inter, OutType::BF16, m, 2 * inter, hidden, 0.f, on(k++));
     }
   }
+  join();
   swiglu(s.gu, n, inter, s.act, stream);
   if (w.fp8) quantize_act_1x128(s.act, inter, n, inter, s.q, s.qs, s.offsets, n_experts, false, stream);
-  for (int e = 0; e < n_experts; ++e) {
+  fork();
+  for (int e = 0, k = 0; e < n_experts; ++e) {
     const int64_t o = off[e], m = off[e + 1] - off[e];
     if (m == 0) continue;
     if (w.fp8) {
       gemm.fp8_block(s.q + o * inter, s.qs + act_scale_segment_base(o, e, inter / 128), static_cast<const __nv_fp8_e4m3*>(w.down[e]),
-                     w.down_scales[e], s.yp + o * hidden, hidden, m, hidden, inter, 0.f, stream);
+                     w.down_scales[e], s.yp + o * hidden, hidden, m, hidden, inter, 0.f, on(k++));
     } else {
       gemm.bf16(s.act + o * inter, inter, static_cast<const __nv_bfloat16*>(w.down[e]), s.yp + o * hidden, hidden,
-                OutType::BF16, m, hidden, inter, 0.f, stream);
+                OutType::BF16, m, hidden, inter, 0.f, on(k++));
     }
   }
-  combine_kernel<<<static_cast<unsigned>(tokens), 256, 0, stream>>>(s.yp, s.pos, weights, top_k, hidden, shared,
-                                                                     residual, out);
-  DSV3_CUDA_CHECK(cudaGetLastError());
+  join();
+  combine(s, weights, tokens, top_k, hidden, shared, extras.shared_ready, residual, out, stream);
+}
+
+void moe_forward(Gemm& gemm, const RouterParams& p, const float* logits, const float* bias, const ExpertWeights& w,
+                 const __nv_bfloat16* x, int64_t tokens, int64_t hidden, int64_t inter, int32_t* experts,
+                 float* weights, const __nv_bfloat16* shared, const __nv_bfloat16* residual, __nv_bfloat16* out,
+                 void* scratch, cudaStream_t stream, const MoeExtras& extras) {
+  check_params(p);
+  if (tokens == 0) return;
+  if (hidden % 8 || inter % 2) throw std::invalid_argument("moe: hidden must be a multiple of 8, inter even");
+  const int64_t n = tokens * p.top_k;
+  if (small_path(w, n, hidden, inter, p.n_experts)) {
+    // Routing, counting and slot assignment in one launch.
+    Scratch s = carve(scratch, tokens, p.top_k, p.n_experts, hidden, inter);
+    permute_small_kernel<<<1, kPermuteThreads, 0, stream>>>(p, logits, bias, static_cast<int>(tokens), experts,
+                                                            weights, s.offsets, s.active, s.n_active, s.row_token,
+                                                            s.pos);
+    DSV3_CUDA_CHECK(cudaGetLastError());
+    run_small(w, s, x, weights, tokens, p.top_k, p.n_experts, hidden, inter, shared, extras.shared_ready, residual,
+              out, stream);
+    return;
+  }
+  route(p, logits, bias, tokens, experts, weights, stream);
+  moe_routed_experts(gemm, w, x, experts, weights, tokens, p.top_k, p.n_experts, hidden, inter, shared, residual, out,
+                     scratch, stream, extras);
 }
 
 }  // namespace dsv3::model::cuda

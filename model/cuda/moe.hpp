@@ -1,8 +1,17 @@
 #pragma once
 // DeepSeekMoE on the GPU: the router (same semantics as model/moe_gate.hpp: sigmoid or softmax
 // scores, bias for choosing only, group-limited top-k, normalised and scaled weights), the token
-// permutation by expert, the expert FFNs as one cuBLASLt GEMM per non-empty expert (BF16, or FP8
-// with DeepSeek block scales), and the weighted combine with the shared expert and the residual.
+// permutation by expert, the expert FFNs, and the weighted combine with the shared expert (computed
+// by the caller, possibly on another stream) and the residual.
+//
+// Two ways through the experts:
+// - decode-sized batches (tokens x top_k <= kMoeSmallBatchRows) with BF16 experts and device
+//   pointer tables: one kernel routes and assigns slots, two grouped kernels stream every active
+//   expert's weights once (gate_up with SwiGLU, then down); no host synchronisation, so the pass
+//   can be captured in a CUDA graph;
+// - otherwise (prefill, FP8 experts): the rows are permuted, the per-expert counts come to the host
+//   (one synchronisation), and each non-empty expert runs cuBLASLt GEMMs (BF16, or FP8 with
+//   DeepSeek's block scales), spread over side streams when given.
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 #include <cuda_runtime.h>
@@ -44,16 +53,44 @@ struct ExpertWeights {
 // Routed rows (tokens x top_k) at or below which the grouped small-batch kernel is used.
 constexpr int64_t kMoeSmallBatchRows = 512;
 
+// Side streams for the per-expert GEMMs of large batches: the k-th non-empty expert runs on
+// streams[k % n] (forked from and joined back to the caller's stream with events).
+struct ExpertStreams {
+  explicit ExpertStreams(int n);
+  ~ExpertStreams();
+  ExpertStreams(const ExpertStreams&) = delete;
+  ExpertStreams& operator=(const ExpertStreams&) = delete;
+  std::vector<cudaStream_t> streams;
+  std::vector<cudaEvent_t> done;
+  cudaEvent_t start = nullptr;
+};
+
+struct MoeExtras {
+  const ExpertStreams* streams = nullptr;  // side streams for the per-expert GEMMs (or none)
+  cudaEvent_t shared_ready = nullptr;      // the caller's stream waits for it before reading `shared`
+};
+
+// Whether the MoE pass for `tokens` tokens runs without host synchronisation (capturable).
+bool moe_graph_safe(const ExpertWeights& w, int64_t tokens, int top_k, int n_experts, int64_t hidden, int64_t inter);
+
 // Scratch the routed-expert pass needs for `tokens` tokens (bytes, one cudaMalloc by the caller).
 size_t moe_scratch_bytes(int64_t tokens, int top_k, int n_experts, int64_t hidden, int64_t inter);
 
 // y = combine: out[t] = bf16(residual[t] + bf16(bf16(sum_k w[t,k] * expert_k(x[t])) + shared[t])).
 // x: [tokens, H] (the normalized input), shared: [tokens, H] shared-expert output or nullptr,
-// residual: [tokens, H] or nullptr; out may alias residual. Copies the per-expert row counts to
-// the host (one synchronisation) to size the GEMMs.
+// residual: [tokens, H] or nullptr; out may alias residual. Outside the small-batch path, copies the
+// per-expert row counts to the host (one synchronisation) to size the GEMMs.
 void moe_routed_experts(Gemm& gemm, const ExpertWeights& w, const __nv_bfloat16* x, const int32_t* experts,
                         const float* weights, int64_t tokens, int top_k, int n_experts, int64_t hidden, int64_t inter,
                         const __nv_bfloat16* shared, const __nv_bfloat16* residual, __nv_bfloat16* out, void* scratch,
-                        cudaStream_t stream);
+                        cudaStream_t stream, const MoeExtras& extras = {});
+
+// Router and experts together: routes `tokens` rows of router logits (writing experts/weights,
+// [tokens, top_k] each) and runs moe_routed_experts; in the small-batch path routing and slot
+// assignment are one kernel.
+void moe_forward(Gemm& gemm, const RouterParams& p, const float* logits, const float* bias, const ExpertWeights& w,
+                 const __nv_bfloat16* x, int64_t tokens, int64_t hidden, int64_t inter, int32_t* experts,
+                 float* weights, const __nv_bfloat16* shared, const __nv_bfloat16* residual, __nv_bfloat16* out,
+                 void* scratch, cudaStream_t stream, const MoeExtras& extras = {});
 
 }  // namespace dsv3::model::cuda

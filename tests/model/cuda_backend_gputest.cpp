@@ -7,6 +7,7 @@
 #include <cuda_fp8.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -255,6 +256,54 @@ TEST(CudaBackend, V3ShapedFp8MatchesCpuBackend) {
   // Measured on this random 2-layer model: 13% (prefill, 150 positions) and 5% (decode); bound 20%.
   // Wrong scales or layouts give errors of order 100%.
   check_v3_shaped(true, 0.2);
+}
+
+// Decode steps replayed from CUDA graphs (the default) against the same steps run eagerly
+// (DSV3_CUDA_GRAPHS=0), with the argmax on the device (greedy_only) against the host's argmax of
+// the logits. cuBLASLt's heuristic choice (no autotuning) keeps both backends on the same
+// kernels, so the logits agree up to rounding noise at most.
+TEST(CudaBackend, GraphReplayAndDeviceArgmaxMatchEagerSteps) {
+  if (!test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
+  test::TempDir dir;
+  write_v3_shaped(dir.path(), false);
+  auto m = Model::load(dir.path().string());
+  setenv("DSV3_CUDA_AUTOTUNE", "0", 1);
+  auto graphs = make_backend("cuda", m);
+  setenv("DSV3_CUDA_GRAPHS", "0", 1);
+  auto eager = make_backend("cuda", m);
+  unsetenv("DSV3_CUDA_GRAPHS");
+  unsetenv("DSV3_CUDA_AUTOTUNE");
+  const int64_t V = m->config.vocab_size;
+  std::mt19937 rng(11);
+  std::vector<int32_t> p0, p1;
+  for (int i = 0; i < 90; ++i) p0.push_back(static_cast<int32_t>(rng() % V));
+  for (int i = 0; i < 30; ++i) p1.push_back(static_cast<int32_t>(rng() % V));
+  for (auto* be : {graphs.get(), eager.get()}) {
+    be->reset(2, 160);
+    be->forward({{0, p0}, {1, p1}}, {});
+  }
+  double worst = 0;
+  int agree = 0;
+  for (int step = 0; step < 12; ++step) {  // crosses a 64-position page of sequence 0
+    const int32_t t0 = static_cast<int32_t>(rng() % V), t1 = static_cast<int32_t>(rng() % V);
+    const bool greedy_step = step % 3 == 2;
+    auto g = graphs->forward({{0, {t0}}, {1, {t1}}}, {.greedy_only = greedy_step});
+    auto e = eager->forward({{0, {t0}}, {1, {t1}}}, {});
+    for (int s = 0; s < 2; ++s) {
+      if (greedy_step) {
+        ASSERT_EQ(g[s].argmax.size(), 1u);
+        EXPECT_TRUE(g[s].logits.empty());
+        EXPECT_EQ(g[s].argmax[0], argmax(e[s].logits.data(), V)) << "step " << step << " seq " << s;
+        ++agree;
+      } else {
+        worst = std::max(worst, rel(g[s].logits, e[s].logits));
+      }
+    }
+  }
+  EXPECT_LT(worst, 1e-5);
+  EXPECT_EQ(agree, 8);
+  EXPECT_EQ(graphs->length(0), 102);
+  EXPECT_EQ(eager->length(1), 42);
 }
 
 TEST(CudaBackend, GreedyContinuationsMatchTheCpuBackend) {
