@@ -7,6 +7,7 @@
 #include <benchmark/benchmark.h>
 
 #if DSV3_HAVE_CUDA
+#include <cuda_profiler_api.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -158,11 +159,34 @@ bool setup() {
   return true;
 }
 
+// DSV3_BENCH_PROFILE=B: one decode step of batch B after a 128-token prompt, between
+// cudaProfilerStart/Stop, for `ncu --profile-from-start off` (run with DSV3_CUDA_GRAPHS=0 so that
+// the step's kernels launch one by one).
+void profile_one_step(int B) {
+  std::mt19937 rng(42);
+  g_backend->reset(B, 256);
+  std::vector<SeqInput> in;
+  for (int b = 0; b < B; ++b) in.push_back({b, random_ids(128, rng, g_model->config.vocab_size)});
+  auto out = g_backend->forward(in, {.greedy_only = true});
+  for (int b = 0; b < B; ++b) in[b].tokens = {out[b].argmax[0]};
+  out = g_backend->forward(in, {.greedy_only = true});  // warm (plans)
+  for (int b = 0; b < B; ++b) in[b].tokens = {out[b].argmax[0]};
+  DSV3_CUDA_CHECK(cudaDeviceSynchronize());
+  DSV3_CUDA_CHECK(cudaProfilerStart());
+  g_backend->forward(in, {.greedy_only = true});
+  DSV3_CUDA_CHECK(cudaDeviceSynchronize());
+  DSV3_CUDA_CHECK(cudaProfilerStop());
+}
+
 }  // namespace
 
 // Set-up in main, after static initialisation (the loader's tables are statics of their own).
 int main(int argc, char** argv) {
   if (setup()) {
+    if (const char* p = std::getenv("DSV3_BENCH_PROFILE")) {
+      profile_one_step(std::atoi(p));
+      return 0;
+    }
     benchmark::RegisterBenchmark("BM_Decode", BM_Decode)->Arg(1)->Arg(16)->Arg(64)->ArgName("batch")->UseManualTime()
         ->Iterations(2)->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark("BM_Prefill", BM_Prefill)->Arg(2048)->ArgName("tokens")->UseManualTime()

@@ -8,8 +8,8 @@ so a BF16 backend is measured against both: this file's logits and greedy contin
 FP32 golden with the distance HF's own BF16 forward has to it (stored here as rel_vs_fp32).
 
 Writes, per fixture, golden_bf16.safetensors (seq<k>.logits, F32 [len, vocab]) and
-golden_bf16.json (sequences, greedy continuations, per-sequence relative distance to the FP32
-golden, versions). FP8 checkpoints are dequantized by their 128x128 weight_scale_inv first (the
+golden_bf16.json (sequences, greedy continuations with the top-1 minus top-2 logit margin of each
+step, per-sequence relative distance to the FP32 golden, versions). FP8 checkpoints are dequantized by their 128x128 weight_scale_inv first (the
 golden's recipe), then cast to BF16.
 
 Usage: python3 scripts/hf_bf16_reference.py OUT_DIR [FIXTURE_DIR ...]
@@ -65,7 +65,7 @@ def main():
         model.eval()
         res = {"name": name, "compute": "HF DeepseekV3ForCausalLM, bfloat16, eager attention, CUDA",
                "transformers": transformers.__version__, "torch": torch.__version__,
-               "device": torch.cuda.get_device_name(0), "sequences": meta["sequences"], "greedy": [],
+               "device": torch.cuda.get_device_name(0), "sequences": meta["sequences"], "greedy": [], "greedy_margin": [],
                "rel_vs_fp32": [], "greedy_fp32": meta.get("greedy")}
         tensors = {}
         with torch.no_grad():
@@ -75,10 +75,14 @@ def main():
                 ref = golden[f"seq{k}.logits"]
                 res["rel_vs_fp32"].append(float((logits - ref).norm() / ref.norm()))
                 seq = list(ids)
+                margins = []
                 for _ in range(GREEDY_NEW):
                     lg = model(torch.tensor([seq], device="cuda")).logits[0, -1].float()
+                    top = torch.topk(lg, 2).values
+                    margins.append(float(top[0] - top[1]))
                     seq.append(int(torch.argmax(lg).item()))
                 res["greedy"].append(seq[len(ids):])
+                res["greedy_margin"].append(margins)
         od = os.path.join(out_root, name)
         os.makedirs(od, exist_ok=True)
         save_file(tensors, os.path.join(od, "golden_bf16.safetensors"), metadata={"format": "pt"})

@@ -482,19 +482,17 @@ void CudaBackend::attention(const DevLayer& L, int64_t layer, const bf16* xn, in
     kva = scratch<bf16>("attn.kva", static_cast<size_t>(n * D));
     linear(L.kv_a, xn, H, n, kva, D, cu::OutType::BF16, false, stream_);
   }
-  cu::rmsnorm(kva, ldkv, nullptr, 0, L.kv_a_norm, kva, ldkv, n, R, eps, stream_);
-  cu::rope_interleaved(kva, n, 1, ldkv, 0, static_cast<int>(R), static_cast<int>(P), d_pos_, inv_freq_, rope_factor_,
-                       stream_);
-  cu::rope_interleaved(q, n, static_cast<int>(nh), nh * qk, qk, static_cast<int>(nope), static_cast<int>(P), d_pos_,
-                       inv_freq_, rope_factor_, stream_);
   bf16* cache = cache_ + static_cast<size_t>(layer) * max_seqs_ * cap_ * D;
-  cu::write_latent_cache(kva, ldkv, n, static_cast<int>(D), cache, cap_, d_slot_, d_pos_, stream_);
+  cu::latent_to_cache(kva, ldkv, n, static_cast<int>(R), static_cast<int>(P), L.kv_a_norm, eps, d_pos_, inv_freq_,
+                      rope_factor_, cache, cap_, d_slot_, stream_);
 
   auto* attn = scratch<bf16>("attn.out", static_cast<size_t>(n * nh * vd));
   const bool fast = !force_general_ && fast_shapes_;
   const auto* kvb = static_cast<const bf16*>(L.kv_b.w);
   if (fast && all_fresh_ && !all_decode_) {
     // Prompts: K/V of every head from the latent, causal FlashAttention-style kernel.
+    cu::rope_interleaved(q, n, static_cast<int>(nh), nh * qk, qk, static_cast<int>(nope), static_cast<int>(P), d_pos_,
+                         inv_freq_, rope_factor_, stream_);
     auto* kv = scratch<bf16>("attn.kv", static_cast<size_t>(n * nh * (nope + vd)));
     linear(L.kv_b, kva, ldkv, n, kv, nh * (nope + vd), cu::OutType::BF16, false, stream_);
     cu::MlaPrefillArgs a;
@@ -521,8 +519,8 @@ void CudaBackend::attention(const DevLayer& L, int64_t layer, const bf16* xn, in
     // Absorbed: q~ = q_nope · W_UK per head, attention over the latent, then W_UV per head.
     auto* qabs = scratch<bf16>("attn.qabs", static_cast<size_t>(n * nh * D));
     gemm_->bf16_batched(q, nh * qk, qk, kvb, R, (nope + vd) * R, false, qabs, nh * D, D, n, R, nope, nh, stream_);
-    DSV3_CUDA_CHECK(cudaMemcpy2DAsync(qabs + R, D * sizeof(bf16), q + nope, qk * sizeof(bf16), P * sizeof(bf16),
-                                      static_cast<size_t>(n * nh), cudaMemcpyDeviceToDevice, stream_));
+    cu::rope_interleaved_to(q, nh * qk, qk, static_cast<int>(nope), qabs, nh * D, D, static_cast<int>(R), n,
+                            static_cast<int>(nh), static_cast<int>(P), d_pos_, inv_freq_, rope_factor_, stream_);
     auto* olat = scratch<bf16>("attn.olat", static_cast<size_t>(n * nh * R));
     if (fast && all_decode_) {
       cu::MlaDecodeArgs a;

@@ -45,6 +45,8 @@ Gemm::~Gemm() {
   if (workspace_) cudaFree(workspace_);
   for (auto& [stream, ws] : stream_ws_) cudaFree(ws);
   if (handle_) cublasLtDestroy(handle_);
+  if (blas_) cublasDestroy(blas_);
+  if (group_ptrs_) cudaFree(group_ptrs_);
 }
 
 int Gemm::cublaslt_version() { return static_cast<int>(cublasLtGetVersion()); }
@@ -317,6 +319,35 @@ void Gemm::bf16_batched(const __nv_bfloat16* X, int64_t ldx, int64_t sx, const _
   s.align = alignment({addr(X), addr(W), addr(D), static_cast<uint64_t>(sx * 2), static_cast<uint64_t>(sw * 2),
                        static_cast<uint64_t>(sd * 2)});
   run(plan(s), W, X, D, nullptr, nullptr, 0.f, stream);
+}
+
+void Gemm::bf16_grouped(const std::vector<const __nv_bfloat16*>& X, const std::vector<const __nv_bfloat16*>& W,
+                        const std::vector<__nv_bfloat16*>& D, const std::vector<int>& M, int64_t N, int64_t K,
+                        cudaStream_t stream) {
+  const size_t g = M.size();
+  if (g == 0) return;
+  if (X.size() != g || W.size() != g || D.size() != g) throw std::invalid_argument("bf16_grouped: array sizes differ");
+  if (!blas_) DSV3_CUBLAS_CHECK(cublasCreate(&blas_));
+  DSV3_CUBLAS_CHECK(cublasSetStream(blas_, stream));
+  // Pointer arrays on the device: A = W (K x N column-major, transposed), B = X (K x M_g), C = D (N x M_g).
+  std::vector<const void*> ptrs(3 * g);
+  for (size_t i = 0; i < g; ++i) {
+    ptrs[i] = W[i];
+    ptrs[g + i] = X[i];
+    ptrs[2 * g + i] = D[i];
+  }
+  grow(group_ptrs_, group_ptrs_bytes_, ptrs.size() * sizeof(void*));
+  // From pageable memory: the call returns once the data is staged, so `ptrs` may go.
+  DSV3_CUDA_CHECK(cudaMemcpyAsync(group_ptrs_, ptrs.data(), ptrs.size() * sizeof(void*), cudaMemcpyHostToDevice, stream));
+  const auto* dev = static_cast<const void* const*>(group_ptrs_);
+  const int gi = static_cast<int>(g), n = static_cast<int>(N), k = static_cast<int>(K);
+  std::vector<cublasOperation_t> ta(g, CUBLAS_OP_T), tb(g, CUBLAS_OP_N);
+  std::vector<int> ms(g, n), ks(g, k), lda(g, k), ldb(g, k), ldc(g, n), sizes(g, 1);
+  std::vector<float> alpha(g, 1.0f), beta(g, 0.0f);
+  DSV3_CUBLAS_CHECK(cublasGemmGroupedBatchedEx(blas_, ta.data(), tb.data(), ms.data(), M.data(), ks.data(), alpha.data(),
+                                               dev, CUDA_R_16BF, lda.data(), dev + g, CUDA_R_16BF, ldb.data(),
+                                               beta.data(), const_cast<void* const*>(dev + 2 * g), CUDA_R_16BF,
+                                               ldc.data(), gi, sizes.data(), CUBLAS_COMPUTE_32F));
 }
 
 void Gemm::fp8_block(const __nv_fp8_e4m3* Xq, const float* x_scales, const __nv_fp8_e4m3* Wq, const float* w_scales,

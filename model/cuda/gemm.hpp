@@ -13,6 +13,7 @@
 // Each new shape is autotuned once, at its first call outside graph capture: the heuristic's top
 // candidates are timed on the real operands (output to a scratch buffer) and the fastest is kept.
 #include <cublasLt.h>
+#include <cublas_v2.h>
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 #include <cuda_runtime.h>
@@ -56,6 +57,13 @@ class Gemm {
                     bool w_nk, __nv_bfloat16* D, int64_t ldd, int64_t sd, int64_t M, int64_t N, int64_t K,
                     int64_t batch, cudaStream_t stream);
 
+  // Grouped BF16 (the routed experts of a prefill): for g in [0, M.size()), D_g[M_g, N] =
+  // X_g[M_g, K] · W_g[N, K]^T, rows packed (strides K and N), fp32 accumulation, bf16 out; one
+  // cuBLAS grouped call (cublasGemmGroupedBatchedEx) instead of one launch per group.
+  void bf16_grouped(const std::vector<const __nv_bfloat16*>& X, const std::vector<const __nv_bfloat16*>& W,
+                    const std::vector<__nv_bfloat16*>& D, const std::vector<int>& M, int64_t N, int64_t K,
+                    cudaStream_t stream);
+
   // FP8 e4m3 with DeepSeek block scales; D bf16.
   void fp8_block(const __nv_fp8_e4m3* Xq, const float* x_scales, const __nv_fp8_e4m3* Wq, const float* w_scales,
                  __nv_bfloat16* D, int64_t ldd, int64_t M, int64_t N, int64_t K, float beta, cudaStream_t stream);
@@ -97,6 +105,9 @@ class Gemm {
   void* workspace(cudaStream_t stream);
 
   cublasLtHandle_t handle_ = nullptr;
+  cublasHandle_t blas_ = nullptr;  // the grouped GEMM (cuBLAS, not Lt)
+  void* group_ptrs_ = nullptr;     // device pointer arrays of bf16_grouped
+  size_t group_ptrs_bytes_ = 0;
   bool autotune_ = true;
   void *pad_x_ = nullptr, *pad_d_ = nullptr, *tune_d_ = nullptr;
   size_t pad_x_bytes_ = 0, pad_d_bytes_ = 0, tune_d_bytes_ = 0;

@@ -1,8 +1,10 @@
 #include "model/cuda/moe.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <limits>
 #include <stdexcept>
+#include <string>
 
 #include "model/cuda/cuda_check.hpp"
 #include "model/cuda/fp8_quant.hpp"
@@ -342,6 +344,16 @@ Scratch carve(void* base, int64_t tokens, int top_k, int E, int64_t H, int64_t I
       tokens, top_k, E, H, I);
 }
 
+// DSV3_CUDA_MOE_GROUPED_GEMM=0: BF16 experts of large batches run one cuBLASLt GEMM per expert
+// (over the side streams) instead of the cuBLAS grouped call (a diagnostic).
+bool grouped_gemm_enabled() {
+  static const bool on = [] {
+    const char* e = std::getenv("DSV3_CUDA_MOE_GROUPED_GEMM");
+    return !(e && std::string(e) == "0");
+  }();
+  return on;
+}
+
 bool small_path(const ExpertWeights& w, int64_t n, int64_t hidden, int64_t inter, int n_experts) {
   return !w.fp8 && w.d_gate_up && w.d_down && n <= kMoeSmallBatchRows && hidden % 8 == 0 && inter % 8 == 0 &&
          n_experts <= kMaxRouterExperts;
@@ -471,8 +483,29 @@ void moe_routed_experts(Gemm& gemm, const ExpertWeights& w, const __nv_bfloat16*
     // Quantize the permuted rows once, each expert's rows as their own 1x128-scaled operand.
     quantize_act_1x128(s.xp, hidden, n, hidden, s.q, s.qs, s.offsets, n_experts, false, stream);
   }
-  // The experts' GEMMs are small (a few hundred rows each at prefill sizes): spread them over the
-  // side streams so that several run at once.
+  if (!w.fp8 && grouped_gemm_enabled()) {
+    // BF16: each of the two expert GEMMs as one cuBLAS grouped call over the non-empty experts.
+    std::vector<const __nv_bfloat16*> xs, ws_gu, ws_dn, as;
+    std::vector<__nv_bfloat16*> gus, ys;
+    std::vector<int> ms;
+    for (int e = 0; e < n_experts; ++e) {
+      const int64_t o = off[e], m = off[e + 1] - off[e];
+      if (m == 0) continue;
+      xs.push_back(s.xp + o * hidden);
+      gus.push_back(s.gu + o * 2 * inter);
+      as.push_back(s.act + o * inter);
+      ys.push_back(s.yp + o * hidden);
+      ws_gu.push_back(static_cast<const __nv_bfloat16*>(w.gate_up[e]));
+      ws_dn.push_back(static_cast<const __nv_bfloat16*>(w.down[e]));
+      ms.push_back(static_cast<int>(m));
+    }
+    gemm.bf16_grouped(xs, ws_gu, gus, ms, 2 * inter, hidden, stream);
+    swiglu(s.gu, n, inter, s.act, stream);
+    gemm.bf16_grouped(as, ws_dn, ys, ms, hidden, inter, stream);
+    combine(s, weights, tokens, top_k, hidden, shared, extras.shared_ready, residual, out, stream);
+    return;
+  }
+  // One GEMM per expert, spread over the side streams so that several run at once.
   const ExpertStreams* side = extras.streams;
   const int ns = side ? static_cast<int>(side->streams.size()) : 0;
   auto fork = [&] {

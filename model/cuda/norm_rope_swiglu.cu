@@ -51,8 +51,10 @@ __global__ void rmsnorm_kernel(__nv_bfloat16* __restrict__ x, int64_t ldx, const
   }
 }
 
-__global__ void rope_kernel(__nv_bfloat16* __restrict__ x, int64_t tokens, int heads, int64_t ld_token,
-                            int64_t ld_head, int offset, int pairs, const int32_t* __restrict__ positions,
+// Rotates the interleaved pairs of src's slices into dst's (dst may be src).
+__global__ void rope_kernel(const __nv_bfloat16* src, int64_t src_ld_token, int64_t src_ld_head, int src_offset,
+                            __nv_bfloat16* dst, int64_t dst_ld_token, int64_t dst_ld_head, int dst_offset,
+                            int64_t tokens, int heads, int pairs, const int32_t* __restrict__ positions,
                             const float* __restrict__ inv_freq, float mscale) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= tokens * heads * pairs) return;
@@ -64,9 +66,60 @@ __global__ void rope_kernel(__nv_bfloat16* __restrict__ x, int64_t tokens, int h
   sincosf(angle, &s, &c);
   c *= mscale;
   s *= mscale;
-  __nv_bfloat162* ptr = reinterpret_cast<__nv_bfloat162*>(x + t * ld_token + h * ld_head + offset + 2 * p);
-  const float2 v = __bfloat1622float2(*ptr);
-  *ptr = __floats2bfloat162_rn(v.x * c - v.y * s, v.x * s + v.y * c);
+  const float2 v = __bfloat1622float2(
+      *reinterpret_cast<const __nv_bfloat162*>(src + t * src_ld_token + h * src_ld_head + src_offset + 2 * p));
+  *reinterpret_cast<__nv_bfloat162*>(dst + t * dst_ld_token + h * dst_ld_head + dst_offset + 2 * p) =
+      __floats2bfloat162_rn(v.x * c - v.y * s, v.x * s + v.y * c);
+}
+
+// One block per token: the latent row [c (R) | k_pe (P)] at x[t * ld]: c RMS-normalized (as
+// rmsnorm_kernel), k_pe rotated (as rope_kernel), written back and into the cache row of
+// (row_slot[t], positions[t]).
+__global__ void latent_to_cache_kernel(__nv_bfloat16* __restrict__ x, int64_t ld, int R, int P,
+                                       const __nv_bfloat16* __restrict__ w, float eps,
+                                       const int32_t* __restrict__ positions, const float* __restrict__ inv_freq,
+                                       float mscale, __nv_bfloat16* __restrict__ cache, int64_t slot_stride,
+                                       const int32_t* __restrict__ row_slot) {
+  const int64_t t = blockIdx.x;
+  __nv_bfloat162* xr = reinterpret_cast<__nv_bfloat162*>(x + t * ld);
+  __nv_bfloat162* cr = reinterpret_cast<__nv_bfloat162*>(
+      cache + (static_cast<int64_t>(row_slot[t]) * slot_stride + positions[t]) * (R + P));
+  float ss = 0.f;
+  for (int i = threadIdx.x; i < R / 2; i += blockDim.x) {
+    const float2 f = __bfloat1622float2(xr[i]);
+    ss += f.x * f.x + f.y * f.y;
+  }
+  __shared__ float red[kNormThreads / 32];
+  for (int o = 16; o > 0; o /= 2) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+  if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = ss;
+  __syncthreads();
+  if (threadIdx.x < 32) {
+    float v = threadIdx.x < blockDim.x / 32 ? red[threadIdx.x] : 0.f;
+    for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
+    if (threadIdx.x == 0) red[0] = v;
+  }
+  __syncthreads();
+  const float inv = rsqrtf(red[0] / static_cast<float>(R) + eps);
+  const __nv_bfloat162* wr = reinterpret_cast<const __nv_bfloat162*>(w);
+  for (int i = threadIdx.x; i < R / 2; i += blockDim.x) {
+    const float2 f = __bfloat1622float2(xr[i]);
+    const float2 nrm = __bfloat1622float2(__floats2bfloat162_rn(f.x * inv, f.y * inv));
+    const float2 ww = __bfloat1622float2(wr[i]);
+    const __nv_bfloat162 y = __floats2bfloat162_rn(nrm.x * ww.x, nrm.y * ww.y);
+    xr[i] = y;
+    cr[i] = y;
+  }
+  const float pos = static_cast<float>(positions[t]);
+  for (int p = threadIdx.x; p < P / 2; p += blockDim.x) {
+    float s, c;
+    sincosf(pos * inv_freq[p], &s, &c);
+    c *= mscale;
+    s *= mscale;
+    const float2 v = __bfloat1622float2(xr[R / 2 + p]);
+    const __nv_bfloat162 y = __floats2bfloat162_rn(v.x * c - v.y * s, v.x * s + v.y * c);
+    xr[R / 2 + p] = y;
+    cr[R / 2 + p] = y;
+  }
 }
 
 __global__ void swiglu_kernel(const __nv_bfloat16* __restrict__ gu, int64_t tokens, int64_t inter,
@@ -125,10 +178,29 @@ std::vector<float> yarn_inv_freq(int dim, double theta, double factor, int64_t o
 
 void rope_interleaved(__nv_bfloat16* x, int64_t tokens, int heads, int64_t ld_token, int64_t ld_head, int offset,
                       int dim, const int32_t* positions, const float* inv_freq, float mscale, cudaStream_t stream) {
+  rope_interleaved_to(x, ld_token, ld_head, offset, x, ld_token, ld_head, offset, tokens, heads, dim, positions,
+                      inv_freq, mscale, stream);
+}
+
+void rope_interleaved_to(const __nv_bfloat16* src, int64_t src_ld_token, int64_t src_ld_head, int src_offset,
+                         __nv_bfloat16* dst, int64_t dst_ld_token, int64_t dst_ld_head, int dst_offset, int64_t tokens,
+                         int heads, int dim, const int32_t* positions, const float* inv_freq, float mscale,
+                         cudaStream_t stream) {
   const int64_t n = tokens * heads * (dim / 2);
   if (n == 0) return;
-  rope_kernel<<<blocks_for(n, 256), 256, 0, stream>>>(x, tokens, heads, ld_token, ld_head, offset, dim / 2, positions,
+  rope_kernel<<<blocks_for(n, 256), 256, 0, stream>>>(src, src_ld_token, src_ld_head, src_offset, dst, dst_ld_token,
+                                                      dst_ld_head, dst_offset, tokens, heads, dim / 2, positions,
                                                       inv_freq, mscale);
+  DSV3_CUDA_CHECK(cudaGetLastError());
+}
+
+void latent_to_cache(__nv_bfloat16* x, int64_t ld, int64_t tokens, int R, int P, const __nv_bfloat16* norm_w, float eps,
+                     const int32_t* positions, const float* inv_freq, float mscale, __nv_bfloat16* cache,
+                     int64_t slot_stride, const int32_t* row_slot, cudaStream_t stream) {
+  if (R % 2 || P % 2) throw std::invalid_argument("latent_to_cache: latent and rope dims must be even");
+  if (tokens == 0) return;
+  latent_to_cache_kernel<<<static_cast<unsigned>(tokens), kNormThreads, 0, stream>>>(
+      x, ld, R, P, norm_w, eps, positions, inv_freq, mscale, cache, slot_stride, row_slot);
   DSV3_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -29,6 +29,20 @@ std::vector<float> yarn_inv_freq(int dim, double theta, double factor, int64_t o
 void rope_interleaved(__nv_bfloat16* x, int64_t tokens, int heads, int64_t ld_token, int64_t ld_head, int offset,
                       int dim, const int32_t* positions, const float* inv_freq, float mscale, cudaStream_t stream);
 
+// The same rotation out of place: element (t, h, j) of src's slices (strides src_ld_*, offset
+// src_offset) rotated into dst's.
+void rope_interleaved_to(const __nv_bfloat16* src, int64_t src_ld_token, int64_t src_ld_head, int src_offset,
+                         __nv_bfloat16* dst, int64_t dst_ld_token, int64_t dst_ld_head, int dst_offset, int64_t tokens,
+                         int heads, int dim, const int32_t* positions, const float* inv_freq, float mscale,
+                         cudaStream_t stream);
+
+// MLA's new latent rows in one pass: for each token t, x[t * ld] = [c (R) | k_pe (P)] becomes
+// [rmsnorm(c) * norm_w | RoPE(k_pe)] (the same roundings as rmsnorm and rope_interleaved), in place
+// and in the cache row cache + (row_slot[t] * slot_stride + positions[t]) * (R + P).
+void latent_to_cache(__nv_bfloat16* x, int64_t ld, int64_t tokens, int R, int P, const __nv_bfloat16* norm_w, float eps,
+                     const int32_t* positions, const float* inv_freq, float mscale, __nv_bfloat16* cache,
+                     int64_t slot_stride, const int32_t* row_slot, cudaStream_t stream);
+
 // out[t, i] = bf16(silu(gu[t, i]) * gu[t, I + i]): gate and up halves of one [tokens, 2I] GEMM output.
 void swiglu(const __nv_bfloat16* gu, int64_t tokens, int64_t inter, __nv_bfloat16* out, cudaStream_t stream);
 

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -51,22 +52,41 @@ std::vector<int32_t> greedy(Backend& be, const std::vector<int32_t>& prompt, int
 
 }  // namespace
 
-// Stated tolerances: BF16 activations/cache on the GPU against HF's FP32 logits.
+// Stated tolerance: BF16 activations/cache on the GPU against HF's BF16-compute logits.
 constexpr double kTolBf16 = 2e-2;
 
+// The HF fixtures are tiny random models on which BF16 rounding alone can route a token to
+// another expert: HF's own BF16 forward is up to 10% (tiny-bf16) and 18% (tiny-fp8) away from the
+// FP32 golden (golden_bf16.json's rel_vs_fp32). The CUDA backend computes in BF16, so it is held to
+// HF's BF16 forward within kTolBf16, and to the FP32 golden no further than HF's BF16 forward is
+// plus kTolBf16.
 TEST(CudaBackend, MatchesHFLogitsOnTheFixtures) {
   if (!test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
   for (const char* name : {"tiny-bf16", "tiny-fp8"}) {
     auto m = Model::load(test::fixture_dir(name));
     auto g = test::load_golden(name);
+    auto b = test::load_golden_bf16(name);
     auto be = make_backend("cuda", m);
+    const int64_t V = m->config.vocab_size;
     auto seqs = g.sequences();
     for (size_t k = 0; k < seqs.size(); ++k) {
       be->reset(1, 64);
       auto out = be->forward({{0, seqs[k]}}, {.all_logits = true});
-      const double e = rel(out[0].logits, g.tensor("seq" + std::to_string(k) + ".logits"));
-      EXPECT_LT(e, kTolBf16) << name << " seq" << k;
-      RecordProperty(std::string(name) + "_seq" + std::to_string(k) + "_rel", std::to_string(e));
+      const std::string key = "seq" + std::to_string(k) + ".logits";
+      const auto ref16 = b.tensor(key), ref32 = g.tensor(key);
+      const double e16 = rel(out[0].logits, ref16), e32 = rel(out[0].logits, ref32);
+      const double h32 = b.meta["rel_vs_fp32"][k].get<double>();
+      std::cout << name << " seq" << k << ": vs HF BF16 " << e16 << ", vs FP32 golden " << e32
+                << " (HF BF16 vs FP32: " << h32 << ")\n";
+      EXPECT_LT(e16, kTolBf16) << name << " seq" << k;
+      EXPECT_LT(e32, h32 + kTolBf16) << name << " seq" << k;
+      if (e16 >= kTolBf16)
+        for (size_t t = 0; t < seqs[k].size(); ++t) {
+          auto row = [&](const std::vector<float>& v) { return std::vector<float>(v.begin() + t * V, v.begin() + (t + 1) * V); };
+          std::cout << "  position " << t << ": vs HF BF16 " << rel(row(out[0].logits), row(ref16)) << ", vs FP32 "
+                    << rel(row(out[0].logits), row(ref32)) << "\n";
+        }
+      RecordProperty(std::string(name) + "_seq" + std::to_string(k) + "_rel_bf16", std::to_string(e16));
     }
   }
 }
@@ -306,12 +326,36 @@ TEST(CudaBackend, GraphReplayAndDeviceArgmaxMatchEagerSteps) {
   EXPECT_EQ(eager->length(1), 42);
 }
 
-TEST(CudaBackend, GreedyContinuationsMatchTheCpuBackend) {
+// Greedy continuations on the HF fixtures, with the argmax on the device (greedy_only), against
+// HF's BF16 greedy continuation. Where HF's top-1/top-2 logit margin at a step is under the BF16
+// noise of these models (golden.json's bf16_compute_max_abs_dlogit: how far HF's BF16 logits move
+// from its FP32 ones), a BF16 implementation may take either token; the comparison ends there.
+TEST(CudaBackend, GreedyContinuationsMatchHFBf16UpToANearTie) {
   if (!test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
-  auto m = Model::load(test::fixture_dir("tiny-bf16"));
-  auto g = test::load_golden("tiny-bf16");
-  auto cpu = make_backend("cpu", m, {.threads = 2});
-  auto gpu = make_backend("cuda", m);
-  for (const auto& s : g.sequences()) EXPECT_EQ(greedy(*gpu, s, 10), greedy(*cpu, s, 10));
+  int compared = 0;
+  for (const char* name : {"tiny-bf16", "tiny-fp8"}) {
+    auto m = Model::load(test::fixture_dir(name));
+    auto g = test::load_golden(name);
+    auto b = test::load_golden_bf16(name);
+    const double noise = g.meta["bf16_compute_max_abs_dlogit"].get<double>();
+    auto gpu = make_backend("cuda", m);
+    auto seqs = g.sequences();
+    for (size_t k = 0; k < seqs.size(); ++k) {
+      const auto ref = b.meta["greedy"][k].get<std::vector<int32_t>>();
+      const auto margin = b.meta["greedy_margin"][k].get<std::vector<double>>();
+      gpu->reset(1, 64);
+      auto out = gpu->forward({{0, seqs[k]}}, {.greedy_only = true});
+      for (size_t i = 0; i < ref.size(); ++i) {
+        if (margin[i] < noise) break;
+        ASSERT_EQ(out[0].argmax.at(0), ref[i]) << name << " seq" << k << " step " << i << " (HF margin " << margin[i]
+                                               << ")";
+        ++compared;
+        out = gpu->forward({{0, {ref[i]}}}, {.greedy_only = true});
+      }
+    }
+  }
+  std::cout << compared << " greedy steps compared before a near tie\n";
+  EXPECT_GE(compared, 12);
 }
+
 #endif

@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "cuda_test_util.hpp"
+#include "model/cuda/mla_latent_attention.hpp"
 #include "model/cuda/moe.hpp"
 #include "model/cuda/norm_rope_swiglu.hpp"
 #include "model/moe_gate.hpp"
@@ -77,6 +78,45 @@ TEST(CudaLayerOps, InterleavedRopeOnAStridedSlice) {
   EXPECT_LT(rel_error(y, ref), 5e-3);
   for (int64_t t = 0; t < T; ++t)  // the nope part is untouched
     for (int j = 0; j < offset; ++j) ASSERT_EQ(y[t * ld_tok + j], x[t * ld_tok + j]);
+}
+
+// The fused decode pieces against the unfused kernels, bit for bit: latent_to_cache = rmsnorm of
+// the latent + RoPE of k_pe + the cache write; rope_interleaved_to = rope in place + a copy.
+TEST(CudaLayerOps, FusedLatentCacheWriteAndOutOfPlaceRopeMatchTheUnfusedKernels) {
+  if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
+  std::mt19937 rng(53);
+  const int64_t T = 4, ld = 1536 + 576, slots = 3, cap = 64;
+  const int R = 512, P = 64;
+  auto x = random_bf16_values(T * ld, rng), w = random_bf16_values(R, rng);
+  const std::vector<int32_t> pos = {0, 5, 63, 40}, slot = {2, 0, 1, 0};
+  const auto freq = mc::yarn_inv_freq(P, 10000.0, 40.0, 4096, 32.0, 1.0);
+  DeviceBuffer<bf16> a(to_bf16(x)), b(to_bf16(x)), dw(to_bf16(w)), ca(slots * cap * (R + P)), cb(slots * cap * (R + P));
+  DeviceBuffer<int32_t> dp(pos), ds(slot);
+  DeviceBuffer<float> df(freq);
+  DSV3_CUDA_CHECK(cudaMemset(ca.get(), 0, ca.size() * sizeof(bf16)));
+  DSV3_CUDA_CHECK(cudaMemset(cb.get(), 0, cb.size() * sizeof(bf16)));
+  bf16* xa = a.get() + 1536;  // the latent part of a [q_a | kv_a] row
+  bf16* xb = b.get() + 1536;
+  mc::latent_to_cache(xa, ld, T, R, P, dw.get(), 1e-6f, dp.get(), df.get(), 1.0f, ca.get(), cap, ds.get(), nullptr);
+  mc::rmsnorm(xb, ld, nullptr, 0, dw.get(), xb, ld, T, R, 1e-6f, nullptr);
+  mc::rope_interleaved(xb, T, 1, ld, 0, R, P, dp.get(), df.get(), 1.0f, nullptr);
+  mc::write_latent_cache(xb, ld, T, R + P, cb.get(), cap, ds.get(), dp.get(), nullptr);
+  EXPECT_EQ(to_float(a.download()), to_float(b.download()));
+  EXPECT_EQ(to_float(ca.download()), to_float(cb.download()));
+  // q's rope slice of 3 heads (192 wide) into the 576-wide absorbed rows at offset 512.
+  const int heads = 3;
+  auto q = random_bf16_values(T * heads * 192, rng);
+  DeviceBuffer<bf16> dq(to_bf16(q)), dq2(to_bf16(q)), out(T * heads * 576);
+  DSV3_CUDA_CHECK(cudaMemset(out.get(), 0, out.size() * sizeof(bf16)));
+  mc::rope_interleaved_to(dq.get(), heads * 192, 192, 128, out.get(), heads * 576, 576, 512, T, heads, P, dp.get(),
+                          df.get(), 1.0f, nullptr);
+  mc::rope_interleaved(dq2.get(), T, heads, heads * 192, 192, 128, P, dp.get(), df.get(), 1.0f, nullptr);
+  const auto o = to_float(out.download()), r = to_float(dq2.download()), qin = to_float(dq.download());
+  EXPECT_EQ(qin, q);  // the source is untouched
+  for (int64_t t = 0; t < T; ++t)
+    for (int h = 0; h < heads; ++h)
+      for (int j = 0; j < P; ++j)
+        ASSERT_EQ(o[(t * heads + h) * 576 + 512 + j], r[(t * heads + h) * 192 + 128 + j]) << t << " " << h << " " << j;
 }
 
 TEST(CudaLayerOps, SwigluAndEmbedding) {

@@ -38,6 +38,15 @@ inline Golden load_golden(const std::string& name) {
   return g;
 }
 
+// HF's BF16-compute forward on the same fixture (scripts/hf_bf16_reference.py):
+// golden_bf16.json (greedy, greedy_margin, rel_vs_fp32) and golden_bf16.safetensors (seq<k>.logits).
+inline Golden load_golden_bf16(const std::string& name) {
+  Golden g;
+  g.meta = nlohmann::json::parse(read_file(test_data_dir() / "models" / name / "golden_bf16.json"));
+  g.file = std::make_unique<model::SafetensorsFile>(test_data_dir() / "models" / name / "golden_bf16.safetensors");
+  return g;
+}
+
 inline float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   float m = 0;
   for (size_t i = 0; i < a.size() && i < b.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
