@@ -272,6 +272,8 @@ void BM_MoeRouted(benchmark::State& state) {
     DSV3_CUDA_CHECK(cudaMemcpy(ddn.p, ew.down.data(), E * sizeof(void*), cudaMemcpyHostToDevice));
     ew.d_gate_up = dgu.p;
     ew.d_down = ddn.p;
+    ew.gate_up_all = wgu.p;  // experts back to back: prefill-sized batches take the padded batched GEMMs
+    ew.down_all = wdn.p;
   }
   static mc::ExpertStreams streams(4);
   mc::MoeExtras extras;

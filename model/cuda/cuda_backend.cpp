@@ -337,28 +337,39 @@ CudaBackend::CudaBackend(std::shared_ptr<const Model> model, const BackendOption
       for (const auto& e : m.experts) all_fp8 = all_fp8 && fp8_gemm_ok(e.gate) && fp8_gemm_ok(e.up) && fp8_gemm_ok(e.down) &&
                                                e.gate.out % 128 == 0;
       L.experts.fp8 = all_fp8;
-      for (const auto& e : m.experts) {
-        DevLinear gu, dn;
-        if (all_fp8) {
-          gu = upload_stacked(e.gate, e.up);
-          dn = upload_linear(e.down);
-        } else {
-          // Mixed: everything BF16 (the routed pass runs one precision).
-          MlpWeights tmp = e;
-          gu = upload_stacked(tmp.gate, tmp.up);
-          if (gu.fp8) {  // cannot happen unless all_fp8; keep BF16 otherwise
-            throw std::logic_error("expert upload: unexpected FP8 stacking");
-          }
-          dn = upload_linear(e.down, false);
+      if (all_fp8) {
+        for (const auto& e : m.experts) {
+          const DevLinear gu = upload_stacked(e.gate, e.up), dn = upload_linear(e.down);
+          L.experts.gate_up.push_back(gu.w);
+          L.experts.down.push_back(dn.w);
+          L.experts.gate_up_scales.push_back(gu.scale);
+          L.experts.down_scales.push_back(dn.scale);
         }
-        L.experts.gate_up.push_back(gu.w);
-        L.experts.down.push_back(dn.w);
-        L.experts.gate_up_scales.push_back(gu.scale);
-        L.experts.down_scales.push_back(dn.scale);
-      }
-      if (!all_fp8 && use_grouped) {  // device pointer tables for the grouped small-batch kernel
-        L.experts.d_gate_up = upload(L.experts.gate_up.data(), L.experts.gate_up.size());
-        L.experts.d_down = upload(L.experts.down.data(), L.experts.down.size());
+      } else {
+        // BF16 (mixed or lower-precision experts become BF16: the routed pass runs one precision),
+        // all experts of the layer in one buffer each: [E, 2I, H] (gate rows then up rows) and [E, H, I].
+        const int64_t I = L.expert_inter, E = static_cast<int64_t>(m.experts.size()), H = c.hidden_size;
+        auto* gu_all = alloc<uint16_t>(static_cast<size_t>(E * 2 * I * H));
+        auto* dn_all = alloc<uint16_t>(static_cast<size_t>(E * H * I));
+        for (int64_t e = 0; e < E; ++e) {
+          const auto& ex = m.experts[static_cast<size_t>(e)];
+          const auto g = to_bf16_host(ex.gate, 0, ex.gate.out), u = to_bf16_host(ex.up, 0, ex.up.out),
+                     d = to_bf16_host(ex.down, 0, ex.down.out);
+          uint16_t* gu = gu_all + e * 2 * I * H;
+          DSV3_CUDA_CHECK(cudaMemcpy(gu, g.data(), g.size() * 2, cudaMemcpyHostToDevice));
+          DSV3_CUDA_CHECK(cudaMemcpy(gu + I * H, u.data(), u.size() * 2, cudaMemcpyHostToDevice));
+          DSV3_CUDA_CHECK(cudaMemcpy(dn_all + e * H * I, d.data(), d.size() * 2, cudaMemcpyHostToDevice));
+          L.experts.gate_up.push_back(gu);
+          L.experts.down.push_back(dn_all + e * H * I);
+          L.experts.gate_up_scales.push_back(nullptr);
+          L.experts.down_scales.push_back(nullptr);
+        }
+        L.experts.gate_up_all = gu_all;
+        L.experts.down_all = dn_all;
+        if (use_grouped) {  // device pointer tables for the grouped small-batch kernel
+          L.experts.d_gate_up = upload(L.experts.gate_up.data(), L.experts.gate_up.size());
+          L.experts.d_down = upload(L.experts.down.data(), L.experts.down.size());
+        }
       }
     }
     layers_.push_back(std::move(L));

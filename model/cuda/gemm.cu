@@ -134,6 +134,129 @@ void small_gemm(const __nv_bfloat16* X, int64_t ldx, int64_t sx, const __nv_bflo
   DSV3_CUDA_CHECK(cudaGetLastError());
 }
 
+// Decode-sized products (M <= kGemvMaxRows): y[m, n] = X[m, :] · W[n, :] (+ beta y) on CUDA cores,
+// every weight read once at close to the HBM bandwidth; cuBLASLt's kernels for such shapes read
+// small weights at a fraction of it. X staged in shared memory; warp w of CTA b owns output rows
+// (8 b + w) * RPW ... + RPW - 1; each lane keeps kSlab 16-byte chunks of a row in flight.
+constexpr int kGemvMaxRows = 8, kGemvWarps = 8, kGemvSlab = 8;
+
+template <int RPW, bool kF32>
+__global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const __nv_bfloat16* __restrict__ X, int64_t ldx,
+                                                               const __nv_bfloat16* __restrict__ W, void* D,
+                                                               int64_t ldd, int M, int64_t N, int64_t K, float beta) {
+  extern __shared__ __align__(16) unsigned char gemv_smem[];
+  __nv_bfloat16* xs = reinterpret_cast<__nv_bfloat16*>(gemv_smem);
+  const int64_t chunks = K / 8;
+  for (int64_t i = threadIdx.x; i < M * chunks; i += blockDim.x) {
+    const int64_t t = i / chunks, c = i % chunks;
+    reinterpret_cast<int4*>(xs + t * K)[c] = reinterpret_cast<const int4*>(X + t * ldx)[c];
+  }
+  __syncthreads();
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t row0 = (static_cast<int64_t>(blockIdx.x) * kGemvWarps + warp) * RPW;
+#pragma unroll
+  for (int r = 0; r < RPW; ++r) {
+    const int64_t row = row0 + r;
+    if (row >= N) break;
+    float acc[kGemvMaxRows];
+#pragma unroll
+    for (int t = 0; t < kGemvMaxRows; ++t) acc[t] = 0.f;
+    const int4* wr = reinterpret_cast<const int4*>(W + row * K);
+    for (int64_t c0 = 0; c0 < chunks; c0 += 32 * kGemvSlab) {
+      int4 wv[kGemvSlab];
+#pragma unroll
+      for (int s = 0; s < kGemvSlab; ++s) {
+        const int64_t c = c0 + s * 32 + lane;
+        wv[s] = c < chunks ? __ldg(wr + c) : int4{0, 0, 0, 0};
+      }
+#pragma unroll
+      for (int s = 0; s < kGemvSlab; ++s) {
+        const int64_t c = c0 + s * 32 + lane;
+        if (c >= chunks) break;
+        const __nv_bfloat162* wp = reinterpret_cast<const __nv_bfloat162*>(&wv[s]);
+        float2 wf[4];
+#pragma unroll
+        for (int j = 0; j < 4; ++j) wf[j] = __bfloat1622float2(wp[j]);
+#pragma unroll
+        for (int t = 0; t < kGemvMaxRows; ++t) {
+          if (t >= M) break;
+          const int4 xr = reinterpret_cast<const int4*>(xs + t * K)[c];
+          const __nv_bfloat162* xp = reinterpret_cast<const __nv_bfloat162*>(&xr);
+#pragma unroll
+          for (int j = 0; j < 4; ++j) {
+            const float2 xf = __bfloat1622float2(xp[j]);
+            acc[t] = fmaf(wf[j].x, xf.x, fmaf(wf[j].y, xf.y, acc[t]));
+          }
+        }
+      }
+    }
+    float mine = 0.f;
+#pragma unroll
+    for (int t = 0; t < kGemvMaxRows; ++t) {
+      if (t >= M) break;
+      float v = acc[t];
+      for (int off = 16; off > 0; off /= 2) v += __shfl_xor_sync(0xffffffffu, v, off);
+      if (lane == t) mine = v;
+    }
+    if (lane < M) {
+      if (kF32) {
+        float* d = static_cast<float*>(D) + lane * ldd + row;
+        *d = mine + (beta != 0.f ? beta * *d : 0.f);
+      } else {
+        __nv_bfloat16* d = static_cast<__nv_bfloat16*>(D) + lane * ldd + row;
+        *d = __float2bfloat16(mine + (beta != 0.f ? beta * __bfloat162float(*d) : 0.f));
+      }
+    }
+  }
+}
+
+// Whether gemv_kernel takes the product: few rows, 16-byte aligned rows, X fits shared memory.
+// DSV3_CUDA_GEMV=0 sends them to cuBLASLt (a diagnostic).
+bool use_gemv(const void* X, int64_t ldx, const void* W, int64_t M, int64_t K) {
+  static const bool on = [] {
+    const char* e = std::getenv("DSV3_CUDA_GEMV");
+    return !(e && std::string(e) == "0");
+  }();
+  return on && M <= kGemvMaxRows && K % 8 == 0 && ldx % 8 == 0 && addr(X) % 16 == 0 && addr(W) % 16 == 0 &&
+         static_cast<size_t>(M) * K * 2 <= 96 * 1024;
+}
+
+template <int RPW>
+void gemv_rpw(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void* D, int64_t ldd, bool f32, int64_t M,
+              int64_t N, int64_t K, float beta, cudaStream_t stream) {
+  const size_t smem = static_cast<size_t>(M) * K * 2;
+  const unsigned grid = static_cast<unsigned>((N + kGemvWarps * RPW - 1) / (kGemvWarps * RPW));
+  if (f32) {
+    static size_t attr = 48 * 1024;
+    if (smem > attr) {
+      DSV3_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<RPW, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, 96 * 1024));
+      attr = 96 * 1024;
+    }
+    gemv_kernel<RPW, true><<<grid, kGemvWarps * 32, smem, stream>>>(X, ldx, W, D, ldd, static_cast<int>(M), N, K, beta);
+  } else {
+    static size_t attr = 48 * 1024;
+    if (smem > attr) {
+      DSV3_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<RPW, false>, cudaFuncAttributeMaxDynamicSharedMemorySize, 96 * 1024));
+      attr = 96 * 1024;
+    }
+    gemv_kernel<RPW, false><<<grid, kGemvWarps * 32, smem, stream>>>(X, ldx, W, D, ldd, static_cast<int>(M), N, K, beta);
+  }
+  DSV3_CUDA_CHECK(cudaGetLastError());
+}
+
+void gemv(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void* D, int64_t ldd, bool f32, int64_t M,
+          int64_t N, int64_t K, float beta, cudaStream_t stream) {
+  // Rows per warp: enough CTAs for two per multiprocessor on H200-sized GPUs, long runs per warp
+  // for the large products (lm_head).
+  const int64_t ctas1 = (N + kGemvWarps - 1) / kGemvWarps;
+  if (ctas1 >= 4 * 264)
+    gemv_rpw<4>(X, ldx, W, D, ldd, f32, M, N, K, beta, stream);
+  else if (ctas1 >= 2 * 264)
+    gemv_rpw<2>(X, ldx, W, D, ldd, f32, M, N, K, beta, stream);
+  else
+    gemv_rpw<1>(X, ldx, W, D, ldd, f32, M, N, K, beta, stream);
+}
+
 }  // namespace
 
 Gemm::Plan& Gemm::plan(Kind kind, int64_t M, int64_t N, int64_t K, int64_t ldx, int64_t ldd, OutType out, bool beta,
@@ -289,6 +412,10 @@ void Gemm::bf16(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, voi
   if (M == 0) return;
   if (use_small_gemm(N, K)) {
     small_gemm(X, ldx, 0, W, K, 0, true, D, ldd, 0, out == OutType::F32, M, N, K, 1, beta, stream);
+    return;
+  }
+  if (use_gemv(X, ldx, W, M, K)) {
+    gemv(X, ldx, W, D, ldd, out == OutType::F32, M, N, K, beta, stream);
     return;
   }
   run(plan(Kind::BF16, M, N, K, ldx, ldd, out, beta != 0.0f, alignment({addr(X), addr(W), addr(D)})), W, X, D, nullptr,

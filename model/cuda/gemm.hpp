@@ -12,6 +12,9 @@
 //
 // Each new shape is autotuned once, at its first call outside graph capture: the heuristic's top
 // candidates are timed on the real operands (output to a scratch buffer) and the fastest is kept.
+//
+// Decode-sized BF16 products (M <= 8 rows) bypass cuBLASLt: a GEMV kernel on CUDA cores streams the
+// weights once (cuBLASLt's kernels for such shapes read small weights far below the HBM bandwidth).
 #include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cuda_bf16.h>

@@ -293,13 +293,14 @@ int mla_decode_splits(const MlaDecodeArgs& a) {
   const int nb = std::max(1, (a.max_seq_len + kMlaBlock - 1) / kMlaBlock);
   const int ctas = a.batch * (a.heads / heads_per_cta(a.heads));
   const int sms = sm_count();
-  // Minimise waves x blocks-per-CTA, plus a small cost per extra split (the merge).
+  // Minimise waves x blocks-per-CTA, plus the cost of splitting.
   int best = 1;
   double best_cost = 1e30;
   for (int s = 1; s <= std::min(nb, 64); ++s) {
     const int waves = (ctas * s + sms - 1) / sms;
     const int per = (nb + s - 1) / s;
-    const double cost = static_cast<double>(waves) * (per + 1) + 0.02 * s;
+    // A split costs the merge kernel (about two blocks' time) and a little per extra partial.
+    const double cost = static_cast<double>(waves) * (per + 1) + (s > 1 ? 2.0 : 0.0) + 0.02 * s;
     if (cost < best_cost) {
       best_cost = cost;
       best = s;

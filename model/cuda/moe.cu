@@ -15,46 +15,69 @@ namespace {
 
 constexpr float kMasked = -std::numeric_limits<float>::infinity();
 
-// Index of the largest v[i] over i in [0, n) not yet taken, ties to the lower index.
-__device__ int argmax_free(const float* v, int n, const bool* taken) {
-  int best = -1;
-  float bv = 0.f;
-  for (int i = 0; i < n; ++i) {
-    if (taken[i]) continue;
-    if (best < 0 || v[i] > bv) {
-      best = i;
-      bv = v[i];
+// Routes one token with one warp; mirrors model/moe_gate.cpp route_one (same float arithmetic per
+// value, same tie order: the lower expert index wins). Lane l holds experts l, l + 32, ... (up to
+// 8 each); the first G lanes score the groups; every top-k pick is a warp argmax.
+constexpr int kPerLane = kMaxRouterExperts / 32;
+
+struct Best {
+  float v;
+  int i;  // -1: none
+};
+
+__device__ inline Best warp_best(Best b) {
+  for (int off = 16; off > 0; off /= 2) {
+    const float ov = __shfl_xor_sync(0xffffffffu, b.v, off);
+    const int oi = __shfl_xor_sync(0xffffffffu, b.i, off);
+    if (oi >= 0 && (b.i < 0 || ov > b.v || (ov == b.v && oi < b.i))) {
+      b.v = ov;
+      b.i = oi;
     }
   }
-  return best;
+  return b;
 }
 
-// Routes one token; mirrors model/moe_gate.cpp route_one. Writes experts[0..top_k) (descending
-// choice score, ties to the lower index) and their weights.
-__device__ void route_token(const RouterParams& p, const float* __restrict__ l, const float* __restrict__ bias,
-                            int32_t* __restrict__ experts, float* __restrict__ weights) {
-  const int E = p.n_experts, G = p.n_group, per = E / G;
-  float score[kMaxRouterExperts], choice[kMaxRouterExperts];
-  bool taken[kMaxRouterExperts];
+// choice_sh: this warp's kMaxRouterExperts floats of shared memory.
+__device__ void route_token_warp(const RouterParams& p, const float* __restrict__ l, const float* __restrict__ bias,
+                                 int32_t* __restrict__ experts, float* __restrict__ weights, float* choice_sh) {
+  const int lane = threadIdx.x % 32, E = p.n_experts, G = p.n_group, per = E / G;
+  float score[kPerLane], choice[kPerLane];
   if (p.sigmoid) {
-    for (int e = 0; e < E; ++e) score[e] = 1.0f / (1.0f + expf(-l[e]));
+#pragma unroll
+    for (int j = 0; j < kPerLane; ++j) {
+      const int e = lane + 32 * j;
+      score[j] = e < E ? 1.0f / (1.0f + expf(-l[e])) : 0.f;
+    }
   } else {
-    float m = l[0];
-    for (int e = 1; e < E; ++e) m = fmaxf(m, l[e]);
+    float m = kMasked;
+#pragma unroll
+    for (int j = 0; j < kPerLane; ++j)
+      if (lane + 32 * j < E) m = fmaxf(m, l[lane + 32 * j]);
+    for (int off = 16; off > 0; off /= 2) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, off));
     double z = 0;
-    for (int e = 0; e < E; ++e) z += exp(static_cast<double>(l[e] - m));
-    for (int e = 0; e < E; ++e) score[e] = static_cast<float>(exp(static_cast<double>(l[e] - m)) / z);
+    // The sum in index order, as route_token (lane 0 adds up all E terms).
+    if (lane == 0)
+      for (int e = 0; e < E; ++e) z += exp(static_cast<double>(l[e] - m));
+    z = __shfl_sync(0xffffffffu, z, 0);
+#pragma unroll
+    for (int j = 0; j < kPerLane; ++j) {
+      const int e = lane + 32 * j;
+      score[j] = e < E ? static_cast<float>(exp(static_cast<double>(l[e] - m)) / z) : 0.f;
+    }
   }
-  for (int e = 0; e < E; ++e) {
-    choice[e] = score[e] + (bias ? bias[e] : 0.0f);
-    taken[e] = false;
+#pragma unroll
+  for (int j = 0; j < kPerLane; ++j) {
+    const int e = lane + 32 * j;
+    choice[j] = score[j] + (bias && e < E ? bias[e] : 0.0f);
+    if (e < E) choice_sh[e] = choice[j];
   }
+  __syncwarp();
   const bool grouped = p.method != 2 && G > 1 && p.topk_group < G;
   if (grouped) {
-    float gs[kMaxRouterExperts];
-    bool gtaken[kMaxRouterExperts];
-    for (int g = 0; g < G; ++g) {
-      const float* c = choice + g * per;
+    // Lane g < G: the score of group g, as route_token computes it.
+    float gs = kMasked;
+    if (lane < G) {
+      const float* c = choice_sh + lane * per;
       if (p.method == 0) {
         float a = kMasked, b = kMasked;
         for (int i = 0; i < per; ++i) {
@@ -65,42 +88,75 @@ __device__ void route_token(const RouterParams& p, const float* __restrict__ l, 
             b = c[i];
           }
         }
-        gs[g] = per >= 2 ? a + b : a;
+        gs = per >= 2 ? a + b : a;
       } else {
         float a = c[0];
         for (int i = 1; i < per; ++i) a = fmaxf(a, c[i]);
-        gs[g] = a;
+        gs = a;
       }
-      gtaken[g] = false;
     }
-    for (int i = 0; i < p.topk_group; ++i) gtaken[argmax_free(gs, G, gtaken)] = true;
-    for (int g = 0; g < G; ++g)
-      if (!gtaken[g])
-        for (int i = 0; i < per; ++i) choice[g * per + i] = kMasked;
+    bool gtaken = false;
+    for (int i = 0; i < p.topk_group; ++i) {
+      const Best b = warp_best({gs, lane < G && !gtaken ? lane : -1});
+      if (lane == b.i) gtaken = true;
+    }
+    const unsigned keep = __ballot_sync(0xffffffffu, gtaken);
+#pragma unroll
+    for (int j = 0; j < kPerLane; ++j) {
+      const int e = lane + 32 * j;
+      if (e < E && !((keep >> (e / per)) & 1u)) choice[j] = kMasked;
+    }
   }
+  unsigned taken = 0;
   double sum = 0;
-  int idx[kMaxRouterExperts];
+  int idx_mine = -1;  // lane k < top_k keeps the k-th pick
+  float score_mine = 0.f;
   for (int k = 0; k < p.top_k; ++k) {
-    const int e = argmax_free(choice, E, taken);
-    taken[e] = true;
-    idx[k] = e;
-    sum += score[e];
+    Best b{0.f, -1};
+#pragma unroll
+    for (int j = 0; j < kPerLane; ++j) {
+      const int e = lane + 32 * j;
+      if (e < E && !((taken >> j) & 1u) && (b.i < 0 || choice[j] > b.v)) {
+        b.v = choice[j];
+        b.i = e;
+      }
+    }
+    b = warp_best(b);
+    const int e = b.i;
+    if (lane == e % 32) taken |= 1u << (e / 32);
+    // The winner's score from its lane.
+    float sc = 0.f;
+#pragma unroll
+    for (int j = 0; j < kPerLane; ++j)
+      if (lane + 32 * j == e) sc = score[j];
+    sc = __shfl_sync(0xffffffffu, sc, e % 32);
+    sum += sc;
+    if (lane == k) {
+      idx_mine = e;
+      score_mine = sc;
+    }
   }
   const bool normalise = p.norm_topk_prob && p.top_k > 1;
-  for (int k = 0; k < p.top_k; ++k) {
-    double w = score[idx[k]];
+  if (lane < p.top_k) {
+    double w = score_mine;
     if (normalise) w /= (sum + 1e-20);
-    experts[k] = idx[k];
-    weights[k] = static_cast<float>(w * p.routed_scaling_factor);
+    experts[lane] = idx_mine;
+    weights[lane] = static_cast<float>(w * p.routed_scaling_factor);
   }
+  __syncwarp();
 }
 
-// One thread per token.
-__global__ void route_kernel(RouterParams p, const float* __restrict__ logits, const float* __restrict__ bias,
-                             int64_t tokens, int32_t* __restrict__ experts, float* __restrict__ weights) {
-  const int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+// One warp per token (kRouteWarps tokens per CTA).
+constexpr int kRouteWarps = 4;
+__global__ void __launch_bounds__(kRouteWarps * 32) route_kernel(RouterParams p, const float* __restrict__ logits,
+                                                                 const float* __restrict__ bias, int64_t tokens,
+                                                                 int32_t* __restrict__ experts,
+                                                                 float* __restrict__ weights) {
+  __shared__ float choice_sh[kRouteWarps][kMaxRouterExperts];
+  const int warp = threadIdx.x / 32;
+  const int64_t t = static_cast<int64_t>(blockIdx.x) * kRouteWarps + warp;
   if (t >= tokens) return;
-  route_token(p, logits + t * p.n_experts, bias, experts + t * p.top_k, weights + t * p.top_k);
+  route_token_warp(p, logits + t * p.n_experts, bias, experts + t * p.top_k, weights + t * p.top_k, choice_sh[warp]);
 }
 
 __global__ void count_kernel(const int32_t* __restrict__ experts, int64_t n, int32_t* __restrict__ counts) {
@@ -143,7 +199,8 @@ __global__ void combine_kernel(const __nv_bfloat16* __restrict__ yp, const int32
                                const __nv_bfloat16* __restrict__ shared, const __nv_bfloat16* residual,
                                __nv_bfloat16* out) {
   const int64_t t = blockIdx.x;
-  for (int64_t c = threadIdx.x; c < hidden / 2; c += blockDim.x) {
+  for (int64_t c = static_cast<int64_t>(blockIdx.y) * blockDim.x + threadIdx.x; c < hidden / 2;
+       c += static_cast<int64_t>(blockDim.x) * gridDim.y) {
     float ax = 0.f, ay = 0.f;
     for (int k = 0; k < top_k; ++k) {
       const float w = weights[t * top_k + k];
@@ -179,9 +236,12 @@ __global__ void __launch_bounds__(kPermuteThreads) permute_small_kernel(
     int32_t* __restrict__ pos) {
   __shared__ int32_t ex[kMoeSmallBatchRows];
   __shared__ int32_t cnt[kMaxRouterExperts], off[kMaxRouterExperts];
-  const int E = p.n_experts, K = p.top_k, n = tokens * K, tid = threadIdx.x;
-  for (int t = tid; t < tokens; t += blockDim.x)
-    if (logits) route_token(p, logits + static_cast<int64_t>(t) * E, bias, experts + t * K, weights + t * K);
+  __shared__ float choice_sh[kPermuteThreads / 32][kMaxRouterExperts];
+  const int E = p.n_experts, K = p.top_k, n = tokens * K, tid = threadIdx.x, warp = tid / 32;
+  if (logits)
+    for (int t = warp; t < tokens; t += kPermuteThreads / 32)
+      route_token_warp(p, logits + static_cast<int64_t>(t) * E, bias, experts + t * K, weights + t * K,
+                       choice_sh[warp]);
   for (int e = tid; e < E; e += blockDim.x) cnt[e] = 0;
   __syncthreads();
   for (int i = tid; i < n; i += blockDim.x) {
@@ -316,6 +376,8 @@ struct Scratch {
 template <class Take>
 Scratch layout(Take&& take, int64_t tokens, int top_k, int E, int64_t H, int64_t I) {
   const int64_t n = tokens * top_k;
+  // Expert rows: n packed, or up to 2n in the padded layout of the batched path.
+  const int64_t rows = n <= kMoeSmallBatchRows ? n : 2 * n;
   Scratch s{};
   s.counts = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * E));
   s.offsets = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * (E + 1)));
@@ -324,10 +386,10 @@ Scratch layout(Take&& take, int64_t tokens, int top_k, int E, int64_t H, int64_t
   s.n_active = reinterpret_cast<int32_t*>(take(sizeof(int32_t)));
   s.pos = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * n));
   s.row_token = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * n));
-  s.xp = reinterpret_cast<__nv_bfloat16*>(take(sizeof(__nv_bfloat16) * n * H));
-  s.gu = reinterpret_cast<__nv_bfloat16*>(take(sizeof(__nv_bfloat16) * n * 2 * I));
-  s.act = reinterpret_cast<__nv_bfloat16*>(take(sizeof(__nv_bfloat16) * n * I));
-  s.yp = reinterpret_cast<__nv_bfloat16*>(take(sizeof(__nv_bfloat16) * n * H));
+  s.xp = reinterpret_cast<__nv_bfloat16*>(take(sizeof(__nv_bfloat16) * rows * H));
+  s.gu = reinterpret_cast<__nv_bfloat16*>(take(sizeof(__nv_bfloat16) * rows * 2 * I));
+  s.act = reinterpret_cast<__nv_bfloat16*>(take(sizeof(__nv_bfloat16) * rows * I));
+  s.yp = reinterpret_cast<__nv_bfloat16*>(take(sizeof(__nv_bfloat16) * rows * H));
   s.q = reinterpret_cast<__nv_fp8_e4m3*>(take(n * std::max(H, I)));
   s.qs = reinterpret_cast<float*>(take(sizeof(float) * (n + 3 * E) * (std::max(H, I) / 128)));
   return s;
@@ -354,6 +416,15 @@ bool grouped_gemm_enabled() {
   return on;
 }
 
+// DSV3_CUDA_MOE_PADDED=0: large BF16 batches skip the padded strided-batched path (a diagnostic).
+bool padded_enabled() {
+  static const bool on = [] {
+    const char* e = std::getenv("DSV3_CUDA_MOE_PADDED");
+    return !(e && std::string(e) == "0");
+  }();
+  return on;
+}
+
 bool small_path(const ExpertWeights& w, int64_t n, int64_t hidden, int64_t inter, int n_experts) {
   return !w.fp8 && w.d_gate_up && w.d_down && n <= kMoeSmallBatchRows && hidden % 8 == 0 && inter % 8 == 0 &&
          n_experts <= kMaxRouterExperts;
@@ -361,7 +432,8 @@ bool small_path(const ExpertWeights& w, int64_t n, int64_t hidden, int64_t inter
 
 void check_params(const RouterParams& p) {
   if (p.n_experts <= 0 || p.n_experts > kMaxRouterExperts || p.top_k <= 0 || p.top_k > p.n_experts ||
-      p.n_group <= 0 || p.n_experts % p.n_group || p.topk_group <= 0 || p.topk_group > p.n_group)
+      p.top_k > 32 || p.n_group <= 0 || p.n_group > 32 || p.n_experts % p.n_group || p.topk_group <= 0 ||
+      p.topk_group > p.n_group)
     throw std::invalid_argument("route: inconsistent gate parameters (experts, groups, top-k)");
 }
 
@@ -369,8 +441,10 @@ void combine(const Scratch& s, const float* weights, int64_t tokens, int top_k, 
              const __nv_bfloat16* shared, cudaEvent_t shared_ready, const __nv_bfloat16* residual, __nv_bfloat16* out,
              cudaStream_t stream) {
   if (shared && shared_ready) DSV3_CUDA_CHECK(cudaStreamWaitEvent(stream, shared_ready, 0));
-  combine_kernel<<<static_cast<unsigned>(tokens), 256, 0, stream>>>(s.yp, s.pos, weights, top_k, hidden, shared,
-                                                                     residual, out);
+  // Several CTAs per token when there are few tokens (decode): the row's pairs spread over them.
+  const unsigned split = static_cast<unsigned>(std::clamp<int64_t>((hidden / 2 + 255) / 256, 1, tokens >= 64 ? 1 : 8));
+  combine_kernel<<<dim3(static_cast<unsigned>(tokens), split), 256, 0, stream>>>(s.yp, s.pos, weights, top_k, hidden,
+                                                                                  shared, residual, out);
   DSV3_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -428,7 +502,8 @@ void route(const RouterParams& p, const float* logits, const float* bias, int64_
            float* weights, cudaStream_t stream) {
   check_params(p);
   if (tokens == 0) return;
-  route_kernel<<<static_cast<unsigned>((tokens + 63) / 64), 64, 0, stream>>>(p, logits, bias, tokens, experts, weights);
+  route_kernel<<<static_cast<unsigned>((tokens + kRouteWarps - 1) / kRouteWarps), kRouteWarps * 32, 0, stream>>>(
+      p, logits, bias, tokens, experts, weights);
   DSV3_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -471,6 +546,31 @@ void moe_routed_experts(Gemm& gemm, const ExpertWeights& w, const __nv_bfloat16*
   DSV3_CUDA_CHECK(cudaMemsetAsync(s.counts, 0, sizeof(int32_t) * n_experts, stream));
   count_kernel<<<static_cast<unsigned>((n + 255) / 256), 256, 0, stream>>>(experts, n, s.counts);
   DSV3_CUDA_CHECK(cudaGetLastError());
+  if (!w.fp8 && w.gate_up_all && w.down_all && n > kMoeSmallBatchRows && padded_enabled()) {
+    // Rows padded to the busiest expert's count (a multiple of 64, fewer distinct GEMM shapes):
+    // expert e's rows at [e * Mmax, e * Mmax + count_e); two strided-batched GEMMs over all experts.
+    std::vector<int32_t> cnt(n_experts);
+    DSV3_CUDA_CHECK(cudaMemcpyAsync(cnt.data(), s.counts, sizeof(int32_t) * n_experts, cudaMemcpyDeviceToHost, stream));
+    DSV3_CUDA_CHECK(cudaStreamSynchronize(stream));
+    const int64_t busiest = *std::max_element(cnt.begin(), cnt.end());
+    const int64_t mmax = (busiest + 63) / 64 * 64;
+    if (mmax * n_experts <= 2 * n) {
+      std::vector<int32_t> start(n_experts);
+      for (int e = 0; e < n_experts; ++e) start[e] = static_cast<int32_t>(e * mmax);
+      DSV3_CUDA_CHECK(cudaMemcpyAsync(s.cursor, start.data(), sizeof(int32_t) * n_experts, cudaMemcpyHostToDevice, stream));
+      scatter_kernel<<<static_cast<unsigned>(n), 128, 0, stream>>>(experts, top_k, x, hidden, s.cursor, s.pos, s.xp);
+      DSV3_CUDA_CHECK(cudaGetLastError());
+      const auto* wgu = static_cast<const __nv_bfloat16*>(w.gate_up_all);
+      const auto* wdn = static_cast<const __nv_bfloat16*>(w.down_all);
+      gemm.bf16_batched(s.xp, hidden, mmax * hidden, wgu, hidden, 2 * inter * hidden, true, s.gu, 2 * inter,
+                        mmax * 2 * inter, mmax, 2 * inter, hidden, n_experts, stream);
+      swiglu(s.gu, mmax * n_experts, inter, s.act, stream);
+      gemm.bf16_batched(s.act, inter, mmax * inter, wdn, inter, hidden * inter, true, s.yp, hidden, mmax * hidden, mmax,
+                        hidden, inter, n_experts, stream);
+      combine(s, weights, tokens, top_k, hidden, shared, extras.shared_ready, residual, out, stream);
+      return;
+    }
+  }
   scan_kernel<<<1, 32, 0, stream>>>(s.counts, n_experts, s.offsets, s.cursor);
   DSV3_CUDA_CHECK(cudaGetLastError());
   scatter_kernel<<<static_cast<unsigned>(n), 128, 0, stream>>>(experts, top_k, x, hidden, s.cursor, s.pos, s.xp);

@@ -48,6 +48,12 @@ struct ExpertWeights {
   // synchronisation, every active expert's weights read once.
   const void* const* d_gate_up = nullptr;
   const void* const* d_down = nullptr;
+  // Optional, BF16: all experts in one buffer each (expert e's gate_up at gate_up_all + e * 2I * H
+  // elements, down at down_all + e * H * I). With them, large batches run the experts as two
+  // strided-batched GEMMs over rows padded to the busiest expert's count (when that wastes at most
+  // half the rows), else as cuBLAS grouped GEMMs.
+  const void* gate_up_all = nullptr;
+  const void* down_all = nullptr;
 };
 
 // Routed rows (tokens x top_k) at or below which the grouped small-batch kernel is used.

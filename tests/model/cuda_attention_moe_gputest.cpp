@@ -342,6 +342,49 @@ TEST(CudaMoe, FusedRoutingAndGroupedKernelsMatchRouteThenGemms) {
   EXPECT_GT(*std::max_element(count.begin(), count.end()), 8);
 }
 
+// Prefill-sized batches (over kMoeSmallBatchRows routed rows): the padded strided-batched path
+// (experts in one buffer) against the cuBLAS grouped path (separate expert pointers).
+TEST(CudaMoe, PaddedBatchedExpertsMatchGroupedGemms) {
+  if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
+  std::mt19937 rng(98);
+  const int T = 200, E = 16, K = 4;
+  const int64_t H = 256, I = 192;
+  std::vector<int32_t> experts(T * K);
+  std::vector<float> weights(T * K);
+  for (int t = 0; t < T; ++t)
+    for (int k = 0; k < K; ++k) {
+      experts[t * K + k] = (t * 7 + k * 5 + static_cast<int>(rng() % 3)) % E;
+      for (int j = 0; j < k; ++j)
+        if (experts[t * K + j] == experts[t * K + k]) experts[t * K + k] = (experts[t * K + k] + 1 + j) % E;
+      weights[t * K + k] = 0.25f + 0.1f * k;
+    }
+  auto x = random_bf16_values(T * H, rng), shared = random_bf16_values(T * H, rng), res = random_bf16_values(T * H, rng);
+  DeviceBuffer<bf16> gu_all(to_bf16(random_bf16_values(E * 2 * I * H, rng, 0.06f)));
+  DeviceBuffer<bf16> dn_all(to_bf16(random_bf16_values(E * H * I, rng, 0.09f)));
+  mc::ExpertWeights grouped;
+  for (int e = 0; e < E; ++e) {
+    grouped.gate_up.push_back(gu_all.get() + e * 2 * I * H);
+    grouped.down.push_back(dn_all.get() + e * H * I);
+  }
+  mc::ExpertWeights padded = grouped;
+  padded.gate_up_all = gu_all.get();
+  padded.down_all = dn_all.get();
+  DeviceBuffer<float> dw(weights);
+  DeviceBuffer<int32_t> de(experts);
+  DeviceBuffer<bf16> dx(to_bf16(x)), dsh(to_bf16(shared)), dres(to_bf16(res)), o1(T * H), o2(T * H);
+  DeviceBuffer<unsigned char> scratch(mc::moe_scratch_bytes(T, K, E, H, I));
+  o1.poison();
+  o2.poison();
+  mc::Gemm gemm;
+  mc::moe_routed_experts(gemm, padded, dx.get(), de.get(), dw.get(), T, K, E, H, I, dsh.get(), dres.get(), o1.get(),
+                         scratch.get(), nullptr);
+  mc::moe_routed_experts(gemm, grouped, dx.get(), de.get(), dw.get(), T, K, E, H, I, dsh.get(), dres.get(), o2.get(),
+                         scratch.get(), nullptr);
+  const auto a = to_float(o1.download()), b = to_float(o2.download());
+  std::vector<double> ref(b.begin(), b.end());
+  EXPECT_LT(rel_error(a, ref), 2e-3);
+}
+
 TEST(CudaMoe, RoutedExpertsFp8BlockScaled) {
   if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
   if (!mc::Gemm::block_scaling_supported()) GTEST_SKIP() << "no cuBLASLt block scaling here";

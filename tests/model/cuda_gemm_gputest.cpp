@@ -114,6 +114,36 @@ TEST(CudaGemm, Bf16MatchesFloat64ReferenceAndAccumulates) {
   EXPECT_LT(rel_error(to_float(dd.download()), ref_acc), 8e-3);
 }
 
+// Decode-sized products (M <= 8) take the GEMV kernel: every rows-per-warp variant (N), a K that is
+// not a multiple of the 2048-wide slab, a row stride over K, F32 out and BF16 accumulate.
+TEST(CudaGemm, Bf16DecodeSizedProductsMatchFloat64Reference) {
+  if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
+  std::mt19937 rng(23);
+  mc::Gemm gemm;
+  for (int64_t M : {1, 3, 8})
+    for (int64_t N : {200, 4500, 9000})
+      for (int64_t K : {256, 1408, 2568}) {
+        const int64_t ldx = K + 64;
+        auto x = random_bf16_values(M * ldx, rng), w = random_bf16_values(N * K, rng, 0.05f);
+        auto d0 = random_bf16_values(M * N, rng);
+        DeviceBuffer<bf16> dx(to_bf16(x)), dw(to_bf16(w)), dd(to_bf16(d0));
+        DeviceBuffer<float> df(M * N);
+        df.poison();
+        gemm.bf16(dx.get(), ldx, dw.get(), df.get(), N, mc::OutType::F32, M, N, K, 0.f, nullptr);
+        gemm.bf16(dx.get(), ldx, dw.get(), dd.get(), N, mc::OutType::BF16, M, N, K, 1.f, nullptr);
+        std::vector<double> ref(M * N), ref_acc(M * N);
+        for (int64_t m = 0; m < M; ++m)
+          for (int64_t n = 0; n < N; ++n) {
+            double acc = 0;
+            for (int64_t k = 0; k < K; ++k) acc += static_cast<double>(x[m * ldx + k]) * w[n * K + k];
+            ref[m * N + n] = acc;
+            ref_acc[m * N + n] = acc + d0[m * N + n];
+          }
+        EXPECT_LT(rel_error(df.download(), ref), 1e-5) << M << "x" << N << "x" << K;
+        EXPECT_LT(rel_error(to_float(dd.download()), ref_acc), 8e-3) << M << "x" << N << "x" << K;
+      }
+}
+
 namespace {
 
 // The MLA absorptions: per head h, q~ = q_nope[h] · W_UK[h] (W [K, N]) and o = o_lat[h] · W_UV[h]^T (W [N, K]).
