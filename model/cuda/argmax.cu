@@ -1,6 +1,7 @@
 #include "model/cuda/argmax.hpp"
 
 #include "model/cuda/cuda_check.hpp"
+#include "model/cuda/pdl.cuh"
 
 namespace dsv3::model::cuda {
 namespace {
@@ -17,6 +18,8 @@ __device__ inline void better(float& v, int32_t& i, float ov, int32_t oi) {
 
 __global__ void __launch_bounds__(kThreads) argmax_kernel(const float* __restrict__ logits, int64_t vocab,
                                                           int32_t* __restrict__ out) {
+  pdl_trigger();
+  pdl_wait();
   const float* row = logits + static_cast<int64_t>(blockIdx.x) * vocab;
   float v = -__int_as_float(0x7f800000);  // -inf
   int32_t idx = 0x7fffffff;
@@ -43,7 +46,7 @@ __global__ void __launch_bounds__(kThreads) argmax_kernel(const float* __restric
 
 void argmax_rows(const float* logits, int64_t rows, int64_t vocab, int32_t* out, cudaStream_t stream) {
   if (rows == 0) return;
-  argmax_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(logits, vocab, out);
+  launch_pdl(argmax_kernel, dim3(static_cast<unsigned>(rows)), dim3(kThreads), 0, stream, logits, vocab, out);
   DSV3_CUDA_CHECK(cudaGetLastError());
 }
 

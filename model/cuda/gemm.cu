@@ -7,6 +7,7 @@
 #include <string>
 
 #include "model/cuda/cuda_check.hpp"
+#include "model/cuda/pdl.cuh"
 
 namespace dsv3::model::cuda {
 
@@ -146,14 +147,24 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const __nv_bfloat
                                                                int64_t ldd, int M, int64_t N, int64_t K, float beta) {
   extern __shared__ __align__(16) unsigned char gemv_smem[];
   __nv_bfloat16* xs = reinterpret_cast<__nv_bfloat16*>(gemv_smem);
+  pdl_trigger();
   const int64_t chunks = K / 8;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t row0 = (static_cast<int64_t>(blockIdx.x) * kGemvWarps + warp) * RPW;
+  // The weights depend on no earlier kernel: the first slab of the first row is in flight before
+  // waiting for the kernel that writes X.
+  int4 first[kGemvSlab];
+#pragma unroll
+  for (int s = 0; s < kGemvSlab; ++s) {
+    const int64_t c = s * 32 + lane;
+    first[s] = row0 < N && c < chunks ? __ldg(reinterpret_cast<const int4*>(W + row0 * K) + c) : int4{0, 0, 0, 0};
+  }
+  pdl_wait();
   for (int64_t i = threadIdx.x; i < M * chunks; i += blockDim.x) {
     const int64_t t = i / chunks, c = i % chunks;
     reinterpret_cast<int4*>(xs + t * K)[c] = reinterpret_cast<const int4*>(X + t * ldx)[c];
   }
   __syncthreads();
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int64_t row0 = (static_cast<int64_t>(blockIdx.x) * kGemvWarps + warp) * RPW;
 #pragma unroll
   for (int r = 0; r < RPW; ++r) {
     const int64_t row = row0 + r;
@@ -167,7 +178,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const __nv_bfloat
 #pragma unroll
       for (int s = 0; s < kGemvSlab; ++s) {
         const int64_t c = c0 + s * 32 + lane;
-        wv[s] = c < chunks ? __ldg(wr + c) : int4{0, 0, 0, 0};
+        wv[s] = r == 0 && c0 == 0 ? first[s] : c < chunks ? __ldg(wr + c) : int4{0, 0, 0, 0};
       }
 #pragma unroll
       for (int s = 0; s < kGemvSlab; ++s) {
@@ -232,14 +243,16 @@ void gemv_rpw(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void*
       DSV3_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<RPW, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, 96 * 1024));
       attr = 96 * 1024;
     }
-    gemv_kernel<RPW, true><<<grid, kGemvWarps * 32, smem, stream>>>(X, ldx, W, D, ldd, static_cast<int>(M), N, K, beta);
+    launch_pdl(gemv_kernel<RPW, true>, dim3(grid), dim3(kGemvWarps * 32), smem, stream, X, ldx, W, D, ldd,
+               static_cast<int>(M), N, K, beta);
   } else {
     static size_t attr = 48 * 1024;
     if (smem > attr) {
       DSV3_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<RPW, false>, cudaFuncAttributeMaxDynamicSharedMemorySize, 96 * 1024));
       attr = 96 * 1024;
     }
-    gemv_kernel<RPW, false><<<grid, kGemvWarps * 32, smem, stream>>>(X, ldx, W, D, ldd, static_cast<int>(M), N, K, beta);
+    launch_pdl(gemv_kernel<RPW, false>, dim3(grid), dim3(kGemvWarps * 32), smem, stream, X, ldx, W, D, ldd,
+               static_cast<int>(M), N, K, beta);
   }
   DSV3_CUDA_CHECK(cudaGetLastError());
 }

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "model/cuda/cuda_check.hpp"
+#include "model/cuda/pdl.cuh"
 #include "model/cuda/mma_sm80.cuh"
 
 namespace dsv3::model::cuda {
@@ -39,6 +40,8 @@ struct Params {
 
 template <int MT>
 __global__ void __launch_bounds__(kThreads, 1) mla_decode_kernel(Params p) {
+  pdl_trigger();
+  pdl_wait();
   using S = Smem<MT>;
   constexpr int R = S::R;
   extern __shared__ __align__(16) unsigned char smem[];
@@ -250,6 +253,8 @@ __global__ void __launch_bounds__(kThreads, 1) mla_decode_kernel(Params p) {
 
 // One block per (head, sequence): out = sum_s exp(lse_s - lse_max) o_s / sum_s exp(lse_s - lse_max).
 __global__ void mla_combine_kernel(Params p) {
+  pdl_trigger();
+  pdl_wait();
   const int h = blockIdx.x, b = blockIdx.y;
   const MlaDecodeArgs& a = p.a;
   const int64_t base = static_cast<int64_t>(b) * p.splits * a.heads + h;
@@ -293,14 +298,13 @@ int mla_decode_splits(const MlaDecodeArgs& a) {
   const int nb = std::max(1, (a.max_seq_len + kMlaBlock - 1) / kMlaBlock);
   const int ctas = a.batch * (a.heads / heads_per_cta(a.heads));
   const int sms = sm_count();
-  // Minimise waves x blocks-per-CTA, plus the cost of splitting.
+  // Minimise waves x blocks-per-CTA, plus a small cost per extra split (the merge).
   int best = 1;
   double best_cost = 1e30;
   for (int s = 1; s <= std::min(nb, 64); ++s) {
     const int waves = (ctas * s + sms - 1) / sms;
     const int per = (nb + s - 1) / s;
-    // A split costs the merge kernel (about two blocks' time) and a little per extra partial.
-    const double cost = static_cast<double>(waves) * (per + 1) + (s > 1 ? 2.0 : 0.0) + 0.02 * s;
+    const double cost = static_cast<double>(waves) * (per + 1) + 0.02 * s;
     if (cost < best_cost) {
       best_cost = cost;
       best = s;
@@ -333,7 +337,7 @@ void mla_decode(const MlaDecodeArgs& a, void* scratch, cudaStream_t stream) {
                                            static_cast<int>(Smem<2>::total)));
       attr = true;
     }
-    mla_decode_kernel<2><<<grid, kThreads, Smem<2>::total, stream>>>(p);
+    launch_pdl(mla_decode_kernel<2>, grid, dim3(kThreads), Smem<2>::total, stream, p);
   } else {
     static bool attr = false;
     if (!attr) {
@@ -341,12 +345,12 @@ void mla_decode(const MlaDecodeArgs& a, void* scratch, cudaStream_t stream) {
                                            static_cast<int>(Smem<1>::total)));
       attr = true;
     }
-    mla_decode_kernel<1><<<grid, kThreads, Smem<1>::total, stream>>>(p);
+    launch_pdl(mla_decode_kernel<1>, grid, dim3(kThreads), Smem<1>::total, stream, p);
   }
   DSV3_CUDA_CHECK(cudaGetLastError());
   if (p.splits > 1) {
-    mla_combine_kernel<<<dim3(static_cast<unsigned>(a.heads), static_cast<unsigned>(a.batch)), kMlaLatent / 4, 0,
-                         stream>>>(p);
+    launch_pdl(mla_combine_kernel, dim3(static_cast<unsigned>(a.heads), static_cast<unsigned>(a.batch)), dim3(kMlaLatent / 4), 0,
+               stream, p);
     DSV3_CUDA_CHECK(cudaGetLastError());
   }
 }

@@ -8,6 +8,7 @@
 
 #include "model/cuda/cuda_check.hpp"
 #include "model/cuda/fp8_quant.hpp"
+#include "model/cuda/pdl.cuh"
 #include "model/cuda/norm_rope_swiglu.hpp"
 
 namespace dsv3::model::cuda {
@@ -198,6 +199,8 @@ __global__ void combine_kernel(const __nv_bfloat16* __restrict__ yp, const int32
                                const float* __restrict__ weights, int top_k, int64_t hidden,
                                const __nv_bfloat16* __restrict__ shared, const __nv_bfloat16* residual,
                                __nv_bfloat16* out) {
+  pdl_trigger();
+  pdl_wait();
   const int64_t t = blockIdx.x;
   for (int64_t c = static_cast<int64_t>(blockIdx.y) * blockDim.x + threadIdx.x; c < hidden / 2;
        c += static_cast<int64_t>(blockDim.x) * gridDim.y) {
@@ -234,6 +237,8 @@ __global__ void __launch_bounds__(kPermuteThreads) permute_small_kernel(
     int32_t* __restrict__ experts, float* __restrict__ weights, int32_t* __restrict__ offsets,
     int32_t* __restrict__ active, int32_t* __restrict__ n_active, int32_t* __restrict__ row_token,
     int32_t* __restrict__ pos) {
+  pdl_trigger();
+  pdl_wait();
   __shared__ int32_t ex[kMoeSmallBatchRows];
   __shared__ int32_t cnt[kMaxRouterExperts], off[kMaxRouterExperts];
   __shared__ float choice_sh[kPermuteThreads / 32][kMaxRouterExperts];
@@ -275,16 +280,18 @@ __global__ void __launch_bounds__(kPermuteThreads) permute_small_kernel(
 // weights once at close to the HBM bandwidth. CTA (row block, j) works on the j-th active expert e
 // (blockIdx.y >= n_active: nothing) and its routed rows (segment [offsets[e], offsets[e+1]),
 // activations x[row_token[slot]] or x[slot] when row_token is null): y[slot, row] = x · W_e[row]^T
-// for kRowsPerCta output rows, up to kGemvTok routed rows at a time staged in shared memory. Each
+// for kGemvWarps x kRowsPerWarp output rows, up to kGemvTok routed rows at a time staged in shared memory. Each
 // lane keeps a whole slab (kSlab 16-byte chunks, gate and up) of a weight row in flight before
 // using it. With kSwiglu, W_e is [2I, K] (gate | up) and y[slot, i] = silu(gate_i) * up_i ([rows, I]).
-constexpr int kGemvTok = 8, kGemvWarps = 8, kRowsPerWarp = 4, kRowsPerCta = kGemvWarps * kRowsPerWarp, kSlab = 8;
+constexpr int kGemvTok = 8, kGemvWarps = 8, kSlab = 8;
 
-template <bool kSwiglu>
+template <bool kSwiglu, int kRowsPerWarp>
 __global__ void __launch_bounds__(kGemvWarps * 32) expert_gemv_kernel(
     const __nv_bfloat16* __restrict__ x, const int32_t* __restrict__ row_token, const int32_t* __restrict__ offsets,
     const int32_t* __restrict__ active, const int32_t* __restrict__ n_active, const void* const* __restrict__ w,
     int64_t n_out, int64_t K, __nv_bfloat16* __restrict__ y) {
+  pdl_trigger();
+  pdl_wait();
   constexpr int kH = kSwiglu ? 2 : 1;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   __nv_bfloat16* xs = reinterpret_cast<__nv_bfloat16*>(smem_raw);
@@ -293,7 +300,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32) expert_gemv_kernel(
   const int64_t o = offsets[e], m = offsets[e + 1] - o;
   const __nv_bfloat16* W = static_cast<const __nv_bfloat16*>(w[e]);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int64_t row0 = static_cast<int64_t>(blockIdx.x) * kRowsPerCta + warp * kRowsPerWarp;
+  const int64_t row0 = (static_cast<int64_t>(blockIdx.x) * kGemvWarps + warp) * kRowsPerWarp;
   const int64_t chunks = K / 8;
   for (int64_t t0 = 0; t0 < m; t0 += kGemvTok) {
     const int nt = static_cast<int>(m - t0 < kGemvTok ? m - t0 : kGemvTok);
@@ -443,8 +450,35 @@ void combine(const Scratch& s, const float* weights, int64_t tokens, int top_k, 
   if (shared && shared_ready) DSV3_CUDA_CHECK(cudaStreamWaitEvent(stream, shared_ready, 0));
   // Several CTAs per token when there are few tokens (decode): the row's pairs spread over them.
   const unsigned split = static_cast<unsigned>(std::clamp<int64_t>((hidden / 2 + 255) / 256, 1, tokens >= 64 ? 1 : 8));
-  combine_kernel<<<dim3(static_cast<unsigned>(tokens), split), 256, 0, stream>>>(s.yp, s.pos, weights, top_k, hidden,
+  launch_pdl(combine_kernel, dim3(static_cast<unsigned>(tokens), split), dim3(256), 0, stream, s.yp, s.pos, weights, top_k, hidden,
                                                                                   shared, residual, out);
+  DSV3_CUDA_CHECK(cudaGetLastError());
+}
+
+template <int RPW>
+void run_small_gemvs(const ExpertWeights& w, const Scratch& s, const __nv_bfloat16* x, int64_t n, int n_experts,
+                     int64_t hidden, int64_t inter, cudaStream_t stream) {
+  const size_t smem_gu = static_cast<size_t>(kGemvTok) * hidden * 2, smem_dn = static_cast<size_t>(kGemvTok) * inter * 2;
+  static size_t attr_gu = 48 * 1024, attr_dn = 48 * 1024;
+  if (smem_gu > attr_gu) {
+    DSV3_CUDA_CHECK(cudaFuncSetAttribute(expert_gemv_kernel<true, RPW>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         static_cast<int>(smem_gu)));
+    attr_gu = smem_gu;
+  }
+  if (smem_dn > attr_dn) {
+    DSV3_CUDA_CHECK(cudaFuncSetAttribute(expert_gemv_kernel<false, RPW>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         static_cast<int>(smem_dn)));
+    attr_dn = smem_dn;
+  }
+  constexpr int kRowsPerCta = kGemvWarps * RPW;
+  const unsigned slots = static_cast<unsigned>(std::min<int64_t>(n, n_experts));  // active experts, at most
+  const dim3 g1(static_cast<unsigned>((inter + kRowsPerCta - 1) / kRowsPerCta), slots);
+  launch_pdl(expert_gemv_kernel<true, RPW>, g1, dim3(kGemvWarps * 32), smem_gu, stream, x, s.row_token, s.offsets, s.active,
+                                                                            s.n_active, w.d_gate_up, inter, hidden, s.act);
+  DSV3_CUDA_CHECK(cudaGetLastError());
+  const dim3 g2(static_cast<unsigned>((hidden + kRowsPerCta - 1) / kRowsPerCta), slots);
+  launch_pdl(expert_gemv_kernel<false, RPW>, g2, dim3(kGemvWarps * 32), smem_dn, stream, s.act, nullptr, s.offsets, s.active,
+                                                                             s.n_active, w.d_down, hidden, inter, s.yp);
   DSV3_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -453,27 +487,12 @@ void run_small(const ExpertWeights& w, const Scratch& s, const __nv_bfloat16* x,
                int top_k, int n_experts, int64_t hidden, int64_t inter, const __nv_bfloat16* shared,
                cudaEvent_t shared_ready, const __nv_bfloat16* residual, __nv_bfloat16* out, cudaStream_t stream) {
   const int64_t n = tokens * top_k;
-  const size_t smem_gu = static_cast<size_t>(kGemvTok) * hidden * 2, smem_dn = static_cast<size_t>(kGemvTok) * inter * 2;
-  static size_t attr_gu = 48 * 1024, attr_dn = 48 * 1024;
-  if (smem_gu > attr_gu) {
-    DSV3_CUDA_CHECK(cudaFuncSetAttribute(expert_gemv_kernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         static_cast<int>(smem_gu)));
-    attr_gu = smem_gu;
-  }
-  if (smem_dn > attr_dn) {
-    DSV3_CUDA_CHECK(cudaFuncSetAttribute(expert_gemv_kernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         static_cast<int>(smem_dn)));
-    attr_dn = smem_dn;
-  }
-  const unsigned slots = static_cast<unsigned>(std::min<int64_t>(n, n_experts));  // active experts, at most
-  const dim3 g1(static_cast<unsigned>((inter + kRowsPerCta - 1) / kRowsPerCta), slots);
-  expert_gemv_kernel<true><<<g1, kGemvWarps * 32, smem_gu, stream>>>(x, s.row_token, s.offsets, s.active, s.n_active,
-                                                                       w.d_gate_up, inter, hidden, s.act);
-  DSV3_CUDA_CHECK(cudaGetLastError());
-  const dim3 g2(static_cast<unsigned>((hidden + kRowsPerCta - 1) / kRowsPerCta), slots);
-  expert_gemv_kernel<false><<<g2, kGemvWarps * 32, smem_dn, stream>>>(s.act, nullptr, s.offsets, s.active, s.n_active,
-                                                                        w.d_down, hidden, inter, s.yp);
-  DSV3_CUDA_CHECK(cudaGetLastError());
+  // One output row per warp for the fewest rows (single-digit batches: more CTAs, one memory round
+  // trip per warp), four when every expert has several rows to reuse its weights for.
+  if (n <= 64)
+    run_small_gemvs<1>(w, s, x, n, n_experts, hidden, inter, stream);
+  else
+    run_small_gemvs<4>(w, s, x, n, n_experts, hidden, inter, stream);
   combine(s, weights, tokens, top_k, hidden, shared, shared_ready, residual, out, stream);
 }
 
@@ -535,7 +554,7 @@ void moe_routed_experts(Gemm& gemm, const ExpertWeights& w, const __nv_bfloat16*
     RouterParams p;
     p.n_experts = n_experts;
     p.top_k = top_k;
-    permute_small_kernel<<<1, kPermuteThreads, 0, stream>>>(p, nullptr, nullptr, static_cast<int>(tokens),
+    launch_pdl(permute_small_kernel, dim3(1), dim3(kPermuteThreads), 0, stream, p, nullptr, nullptr, static_cast<int>(tokens),
                                                             const_cast<int32_t*>(experts), nullptr, s.offsets,
                                                             s.active, s.n_active, s.row_token, s.pos);
     DSV3_CUDA_CHECK(cudaGetLastError());
@@ -663,7 +682,7 @@ void moe_forward(Gemm& gemm, const RouterParams& p, const float* logits, const f
   if (small_path(w, n, hidden, inter, p.n_experts)) {
     // Routing, counting and slot assignment in one launch.
     Scratch s = carve(scratch, tokens, p.top_k, p.n_experts, hidden, inter);
-    permute_small_kernel<<<1, kPermuteThreads, 0, stream>>>(p, logits, bias, static_cast<int>(tokens), experts,
+    launch_pdl(permute_small_kernel, dim3(1), dim3(kPermuteThreads), 0, stream, p, logits, bias, static_cast<int>(tokens), experts,
                                                             weights, s.offsets, s.active, s.n_active, s.row_token,
                                                             s.pos);
     DSV3_CUDA_CHECK(cudaGetLastError());

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "model/cuda/cuda_check.hpp"
+#include "model/cuda/pdl.cuh"
 
 namespace dsv3::model::cuda {
 namespace {
@@ -15,6 +16,8 @@ constexpr int kNormThreads = 256;
 __global__ void rmsnorm_kernel(__nv_bfloat16* __restrict__ x, int64_t ldx, const __nv_bfloat16* __restrict__ residual,
                                int64_t ldr, const __nv_bfloat16* __restrict__ w, __nv_bfloat16* __restrict__ y,
                                int64_t ldy, int64_t n, float eps) {
+  pdl_trigger();
+  pdl_wait();
   const int64_t row = blockIdx.x;
   __nv_bfloat162* xr = reinterpret_cast<__nv_bfloat162*>(x + row * ldx);
   const int64_t half = n / 2;
@@ -56,6 +59,8 @@ __global__ void rope_kernel(const __nv_bfloat16* src, int64_t src_ld_token, int6
                             __nv_bfloat16* dst, int64_t dst_ld_token, int64_t dst_ld_head, int dst_offset,
                             int64_t tokens, int heads, int pairs, const int32_t* __restrict__ positions,
                             const float* __restrict__ inv_freq, float mscale) {
+  pdl_trigger();
+  pdl_wait();
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= tokens * heads * pairs) return;
   const int p = static_cast<int>(i % pairs);
@@ -80,6 +85,8 @@ __global__ void latent_to_cache_kernel(__nv_bfloat16* __restrict__ x, int64_t ld
                                        const int32_t* __restrict__ positions, const float* __restrict__ inv_freq,
                                        float mscale, __nv_bfloat16* __restrict__ cache, int64_t slot_stride,
                                        const int32_t* __restrict__ row_slot) {
+  pdl_trigger();
+  pdl_wait();
   const int64_t t = blockIdx.x;
   __nv_bfloat162* xr = reinterpret_cast<__nv_bfloat162*>(x + t * ld);
   __nv_bfloat162* cr = reinterpret_cast<__nv_bfloat162*>(
@@ -124,6 +131,8 @@ __global__ void latent_to_cache_kernel(__nv_bfloat16* __restrict__ x, int64_t ld
 
 __global__ void swiglu_kernel(const __nv_bfloat16* __restrict__ gu, int64_t tokens, int64_t inter,
                               __nv_bfloat16* __restrict__ out) {
+  pdl_trigger();
+  pdl_wait();
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;  // pair index
   const int64_t half = inter / 2;
   if (i >= tokens * half) return;
@@ -136,6 +145,8 @@ __global__ void swiglu_kernel(const __nv_bfloat16* __restrict__ gu, int64_t toke
 
 __global__ void embedding_kernel(const __nv_bfloat16* __restrict__ table, const int32_t* __restrict__ ids, int64_t n,
                                  __nv_bfloat16* __restrict__ out) {
+  pdl_trigger();
+  pdl_wait();
   const int64_t t = blockIdx.x;
   const int4* src = reinterpret_cast<const int4*>(table + static_cast<int64_t>(ids[t]) * n);
   int4* dst = reinterpret_cast<int4*>(out + t * n);
@@ -150,7 +161,8 @@ void rmsnorm(__nv_bfloat16* x, int64_t ldx, const __nv_bfloat16* residual, int64
              __nv_bfloat16* y, int64_t ldy, int64_t rows, int64_t n, float eps, cudaStream_t stream) {
   if (n % 2) throw std::invalid_argument("rmsnorm: row length must be even");
   if (rows == 0) return;
-  rmsnorm_kernel<<<static_cast<unsigned>(rows), kNormThreads, 0, stream>>>(x, ldx, residual, ldr, w, y, ldy, n, eps);
+  launch_pdl(rmsnorm_kernel, dim3(static_cast<unsigned>(rows)), dim3(kNormThreads), 0, stream, x, ldx, residual, ldr, w, y,
+             ldy, n, eps);
   DSV3_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -188,7 +200,7 @@ void rope_interleaved_to(const __nv_bfloat16* src, int64_t src_ld_token, int64_t
                          cudaStream_t stream) {
   const int64_t n = tokens * heads * (dim / 2);
   if (n == 0) return;
-  rope_kernel<<<blocks_for(n, 256), 256, 0, stream>>>(src, src_ld_token, src_ld_head, src_offset, dst, dst_ld_token,
+  launch_pdl(rope_kernel, dim3(blocks_for(n, 256)), dim3(256), 0, stream, src, src_ld_token, src_ld_head, src_offset, dst, dst_ld_token,
                                                       dst_ld_head, dst_offset, tokens, heads, dim / 2, positions,
                                                       inv_freq, mscale);
   DSV3_CUDA_CHECK(cudaGetLastError());
@@ -199,7 +211,7 @@ void latent_to_cache(__nv_bfloat16* x, int64_t ld, int64_t tokens, int R, int P,
                      int64_t slot_stride, const int32_t* row_slot, cudaStream_t stream) {
   if (R % 2 || P % 2) throw std::invalid_argument("latent_to_cache: latent and rope dims must be even");
   if (tokens == 0) return;
-  latent_to_cache_kernel<<<static_cast<unsigned>(tokens), kNormThreads, 0, stream>>>(
+  launch_pdl(latent_to_cache_kernel, dim3(static_cast<unsigned>(tokens)), dim3(kNormThreads), 0, stream,
       x, ld, R, P, norm_w, eps, positions, inv_freq, mscale, cache, slot_stride, row_slot);
   DSV3_CUDA_CHECK(cudaGetLastError());
 }
@@ -208,7 +220,7 @@ void swiglu(const __nv_bfloat16* gu, int64_t tokens, int64_t inter, __nv_bfloat1
   if (inter % 2) throw std::invalid_argument("swiglu: intermediate size must be even");
   const int64_t n = tokens * inter / 2;
   if (n == 0) return;
-  swiglu_kernel<<<blocks_for(n, 256), 256, 0, stream>>>(gu, tokens, inter, out);
+  launch_pdl(swiglu_kernel, dim3(blocks_for(n, 256)), dim3(256), 0, stream, gu, tokens, inter, out);
   DSV3_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -216,7 +228,7 @@ void embedding(const __nv_bfloat16* table, const int32_t* ids, int64_t tokens, i
                cudaStream_t stream) {
   if (n % 8) throw std::invalid_argument("embedding: row length must be a multiple of 8");
   if (tokens == 0) return;
-  embedding_kernel<<<static_cast<unsigned>(tokens), 128, 0, stream>>>(table, ids, n, out);
+  launch_pdl(embedding_kernel, dim3(static_cast<unsigned>(tokens)), dim3(128), 0, stream, table, ids, n, out);
   DSV3_CUDA_CHECK(cudaGetLastError());
 }
 
