@@ -141,14 +141,11 @@ class CudaBackend : public Backend {
 
   // y[n, out] (row stride ldy) = x[n, in] (row stride ldx) · L^T (+ y when accumulate), on `s`
   // (stream_ or side_; each has its own activation-quantization scratch).
-  // With norm_w, x is RMS-normalized with it first (in the GEMV's loads for decode-sized n).
   void linear(const DevLinear& L, const bf16* x, int64_t ldx, int64_t n, void* y, int64_t ldy, cu::OutType out,
-              bool accumulate, cudaStream_t s, const bf16* norm_w = nullptr);
-  void mlp(const DevMlp& m, const bf16* x, int64_t n, bf16* y, bool accumulate, cudaStream_t s,
-           const bf16* norm_w = nullptr);
-  // The sublayers, x the residual stream ([n, H]; each normalizes its input and adds its output).
-  void attention(const DevLayer& L, int64_t layer, int64_t n, bf16* x);
-  void ffn(const DevLayer& L, int64_t n, bf16* x);
+              bool accumulate, cudaStream_t s);
+  void mlp(const DevMlp& m, const bf16* x, int64_t n, bf16* y, bool accumulate, cudaStream_t s);
+  void attention(const DevLayer& L, int64_t layer, const bf16* xn, int64_t n, bf16* x);
+  void ffn(const DevLayer& L, const bf16* xn, int64_t n, bf16* x);
   // Every launch of a forward from the embedding to the logits of the picked rows (final.logits).
   void layers(int64_t n, int64_t m, const int32_t* d_ids, const int32_t* d_pick);
   // Whether this batch's step can be captured (no host synchronisation anywhere in it).
@@ -451,20 +448,12 @@ void CudaBackend::drop_graphs() {
 }
 
 void CudaBackend::linear(const DevLinear& L, const bf16* x, int64_t ldx, int64_t n, void* y, int64_t ldy,
-                         cu::OutType out, bool accumulate, cudaStream_t s, const bf16* norm_w) {
-  const float eps = static_cast<float>(model_->config.rms_norm_eps);
+                         cu::OutType out, bool accumulate, cudaStream_t s) {
   if (!L.fp8) {
-    gemm_->bf16(x, ldx, static_cast<const bf16*>(L.w), y, ldy, out, n, L.out, L.in, accumulate ? 1.f : 0.f, s, norm_w,
-                eps);
+    gemm_->bf16(x, ldx, static_cast<const bf16*>(L.w), y, ldy, out, n, L.out, L.in, accumulate ? 1.f : 0.f, s);
     return;
   }
   const std::string tag = s == side_ ? "side." : "";
-  if (norm_w) {  // FP8: normalize, then quantize
-    auto* xn = scratch<bf16>(tag + "fp8.normed", static_cast<size_t>(n * L.in));
-    cu::rmsnorm(const_cast<bf16*>(x), ldx, nullptr, 0, norm_w, xn, L.in, n, L.in, eps, s);
-    x = xn;
-    ldx = L.in;
-  }
   auto* xq = scratch<__nv_fp8_e4m3>(tag + "fp8.x", static_cast<size_t>(n * L.in));
   auto* xs = scratch<float>(tag + "fp8.s", static_cast<size_t>(cu::act_scale_rows(n) * (L.in / 128)));
   cu::quantize_act_1x128(x, ldx, n, L.in, xq, xs, nullptr, 0, false, s);
@@ -472,47 +461,37 @@ void CudaBackend::linear(const DevLinear& L, const bf16* x, int64_t ldx, int64_t
                    L.in, accumulate ? 1.f : 0.f, s);
 }
 
-void CudaBackend::mlp(const DevMlp& m, const bf16* x, int64_t n, bf16* y, bool accumulate, cudaStream_t s,
-                      const bf16* norm_w) {
+void CudaBackend::mlp(const DevMlp& m, const bf16* x, int64_t n, bf16* y, bool accumulate, cudaStream_t s) {
   const int64_t H = model_->config.hidden_size, I = m.inter;
   const std::string tag = s == side_ ? "side." : "";
   auto* gu = scratch<bf16>(tag + "mlp.gu", static_cast<size_t>(n * 2 * I));
   auto* act = scratch<bf16>(tag + "mlp.act", static_cast<size_t>(n * I));
-  linear(m.gate_up, x, H, n, gu, 2 * I, cu::OutType::BF16, false, s, norm_w);
+  linear(m.gate_up, x, H, n, gu, 2 * I, cu::OutType::BF16, false, s);
   cu::swiglu(gu, n, I, act, s);
   linear(m.down, act, I, n, y, H, cu::OutType::BF16, accumulate, s);
 }
 
-void CudaBackend::attention(const DevLayer& L, int64_t layer, int64_t n, bf16* x) {
+void CudaBackend::attention(const DevLayer& L, int64_t layer, const bf16* xn, int64_t n, bf16* x) {
   const ModelConfig& c = model_->config;
   const int64_t H = c.hidden_size, nh = c.num_attention_heads, nope = c.qk_nope_head_dim, P = c.qk_rope_head_dim,
                 qk = nope + P, vd = c.v_head_dim, R = c.kv_lora_rank, D = R + P, QL = c.q_lora_rank;
   const float eps = static_cast<float>(c.rms_norm_eps), scale = static_cast<float>(c.softmax_scale());
   auto* q = scratch<bf16>("attn.q", static_cast<size_t>(n * nh * qk));
-  // Decode-sized batches normalize inside the GEMVs' loads; others through one normalized copy.
-  const bool fuse = cu::Gemm::decode_sized(n);
-  const bf16* xin = x;
-  if (!fuse) {
-    auto* xn = scratch<bf16>("xn", static_cast<size_t>(n * H));
-    cu::rmsnorm(x, H, nullptr, 0, L.attn_norm, xn, H, n, H, eps, stream_);
-    xin = xn;
-  }
-  const bf16* nw = fuse ? L.attn_norm : nullptr;
   // The latent row [c (R) | k_pe (P)] of each token, at kva with row stride ldkv.
   bf16* kva = nullptr;
   int64_t ldkv = D;
   if (QL > 0) {
-    // [q_a | kv_a] in one GEMM; q_a is normalized (q_a_norm) on its way into q_b.
+    // [q_a | kv_a] in one GEMM; q_a is normalized in place and feeds q_b.
     auto* qkva = scratch<bf16>("attn.qkva", static_cast<size_t>(n * (QL + D)));
-    linear(L.qkv_a, xin, H, n, qkva, QL + D, cu::OutType::BF16, false, stream_, nw);
-    if (!fuse) cu::rmsnorm(qkva, QL + D, nullptr, 0, L.q_a_norm, qkva, QL + D, n, QL, eps, stream_);
-    linear(L.q_b, qkva, QL + D, n, q, nh * qk, cu::OutType::BF16, false, stream_, fuse ? L.q_a_norm : nullptr);
+    linear(L.qkv_a, xn, H, n, qkva, QL + D, cu::OutType::BF16, false, stream_);
+    cu::rmsnorm(qkva, QL + D, nullptr, 0, L.q_a_norm, qkva, QL + D, n, QL, eps, stream_);
+    linear(L.q_b, qkva, QL + D, n, q, nh * qk, cu::OutType::BF16, false, stream_);
     kva = qkva + QL;
     ldkv = QL + D;
   } else {
-    linear(L.q, xin, H, n, q, nh * qk, cu::OutType::BF16, false, stream_, nw);
+    linear(L.q, xn, H, n, q, nh * qk, cu::OutType::BF16, false, stream_);
     kva = scratch<bf16>("attn.kva", static_cast<size_t>(n * D));
-    linear(L.kv_a, xin, H, n, kva, D, cu::OutType::BF16, false, stream_, nw);
+    linear(L.kv_a, xn, H, n, kva, D, cu::OutType::BF16, false, stream_);
   }
   bf16* cache = cache_ + static_cast<size_t>(layer) * max_seqs_ * cap_ * D;
   cu::latent_to_cache(kva, ldkv, n, static_cast<int>(R), static_cast<int>(P), L.kv_a_norm, eps, d_pos_, inv_freq_,
@@ -607,43 +586,31 @@ cu::RouterParams router_params(const ModelConfig& c) {
 }
 }  // namespace
 
-void CudaBackend::ffn(const DevLayer& L, int64_t n, bf16* x) {
+void CudaBackend::ffn(const DevLayer& L, const bf16* xn, int64_t n, bf16* x) {
   const ModelConfig& c = model_->config;
   const int64_t H = c.hidden_size;
-  const float eps = static_cast<float>(c.rms_norm_eps);
-  const int E = static_cast<int>(c.n_routed_experts), K = static_cast<int>(c.num_experts_per_tok);
-  // Decode-sized batches normalize inside the GEMVs' (and the grouped experts') loads.
-  const bool fuse = cu::Gemm::decode_sized(n) && (!L.is_moe || cu::moe_graph_safe(L.experts, n, K, E, H, L.expert_inter));
-  const bf16* xn = x;
-  if (!fuse) {
-    auto* buf = scratch<bf16>("xn", static_cast<size_t>(n * H));
-    cu::rmsnorm(x, H, nullptr, 0, L.ffn_norm, buf, H, n, H, eps, stream_);
-    xn = buf;
-  }
-  const bf16* nw = fuse ? L.ffn_norm : nullptr;
   if (!L.is_moe) {
-    mlp(L.dense, xn, n, x, true, stream_, nw);
+    mlp(L.dense, xn, n, x, true, stream_);
     return;
   }
+  const int E = static_cast<int>(c.n_routed_experts), K = static_cast<int>(c.num_experts_per_tok);
   // The shared expert on the side stream, overlapped with the router and the routed experts.
   bf16* shared = nullptr;
   if (L.shared.inter > 0) {
     shared = scratch<bf16>("moe.shared", static_cast<size_t>(n * H));
     DSV3_CUDA_CHECK(cudaEventRecord(fork_, stream_));
     DSV3_CUDA_CHECK(cudaStreamWaitEvent(side_, fork_, 0));
-    mlp(L.shared, xn, n, shared, false, side_, nw);
+    mlp(L.shared, xn, n, shared, false, side_);
     DSV3_CUDA_CHECK(cudaEventRecord(join_, side_));
   }
   auto* logits = scratch<float>("moe.logits", static_cast<size_t>(n * E));
-  linear(L.router, xn, H, n, logits, E, cu::OutType::F32, false, stream_, nw);
+  linear(L.router, xn, H, n, logits, E, cu::OutType::F32, false, stream_);
   auto* experts = scratch<int32_t>("moe.experts", static_cast<size_t>(n * K));
   auto* weights = scratch<float>("moe.weights", static_cast<size_t>(n * K));
   void* ws = scratch<unsigned char>("moe.scratch", cu::moe_scratch_bytes(n, K, E, H, L.expert_inter));
   cu::MoeExtras extras;
   extras.streams = expert_streams_.get();
   extras.shared_ready = shared ? join_ : nullptr;
-  extras.x_norm_w = nw;
-  extras.x_norm_eps = eps;
   cu::moe_forward(*gemm_, router_params(c), logits, L.bias, L.experts, xn, n, H, L.expert_inter, experts, weights,
                   shared, x, x, ws, stream_, extras);
 }
@@ -715,11 +682,14 @@ void CudaBackend::layers(int64_t n, int64_t m, const int32_t* d_ids, const int32
   const int64_t H = c.hidden_size, V = c.vocab_size;
   const float eps = static_cast<float>(c.rms_norm_eps);
   auto* x = scratch<bf16>("x", static_cast<size_t>(n * H));
+  auto* xn = scratch<bf16>("xn", static_cast<size_t>(n * H));
   cu::embedding(embed_, d_ids, n, H, x, stream_);
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const DevLayer& L = layers_[static_cast<size_t>(l)];
-    attention(L, l, n, x);
-    ffn(L, n, x);
+    cu::rmsnorm(x, H, nullptr, 0, L.attn_norm, xn, H, n, H, eps, stream_);
+    attention(L, l, xn, n, x);
+    cu::rmsnorm(x, H, nullptr, 0, L.ffn_norm, xn, H, n, H, eps, stream_);
+    ffn(L, xn, n, x);
   }
   // Rows that get logits: gather, final norm, lm_head.
   auto* xp = scratch<bf16>("final.x", static_cast<size_t>(m * H));

@@ -7,9 +7,7 @@
 #include <string>
 
 #include "model/cuda/cuda_check.hpp"
-#include "model/cuda/norm_rope_swiglu.hpp"
 #include "model/cuda/pdl.cuh"
-#include "model/cuda/staged_rmsnorm.cuh"
 
 namespace dsv3::model::cuda {
 
@@ -45,7 +43,6 @@ Gemm::~Gemm() {
   if (pad_x_) cudaFree(pad_x_);
   if (pad_d_) cudaFree(pad_d_);
   if (tune_d_) cudaFree(tune_d_);
-  for (auto& [stream, b] : norm_x_) cudaFree(b.first);
   if (workspace_) cudaFree(workspace_);
   for (auto& [stream, ws] : stream_ws_) cudaFree(ws);
   if (handle_) cublasLtDestroy(handle_);
@@ -147,8 +144,7 @@ constexpr int kGemvMaxRows = 8, kGemvWarps = 8, kGemvSlab = 8;
 template <int RPW, bool kF32>
 __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const __nv_bfloat16* __restrict__ X, int64_t ldx,
                                                                const __nv_bfloat16* __restrict__ W, void* D,
-                                                               int64_t ldd, int M, int64_t N, int64_t K, float beta,
-                                                               const __nv_bfloat16* __restrict__ norm_w, float eps) {
+                                                               int64_t ldd, int M, int64_t N, int64_t K, float beta) {
   extern __shared__ __align__(16) unsigned char gemv_smem[];
   __nv_bfloat16* xs = reinterpret_cast<__nv_bfloat16*>(gemv_smem);
   pdl_trigger();
@@ -169,10 +165,6 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const __nv_bfloat
     reinterpret_cast<int4*>(xs + t * K)[c] = reinterpret_cast<const int4*>(X + t * ldx)[c];
   }
   __syncthreads();
-  if (norm_w) {
-    rmsnorm_staged(xs, M, K, norm_w, eps);
-    __syncthreads();
-  }
 #pragma unroll
   for (int r = 0; r < RPW; ++r) {
     const int64_t row = row0 + r;
@@ -242,7 +234,7 @@ bool use_gemv(const void* X, int64_t ldx, const void* W, int64_t M, int64_t K) {
 
 template <int RPW>
 void gemv_rpw(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void* D, int64_t ldd, bool f32, int64_t M,
-              int64_t N, int64_t K, float beta, const __nv_bfloat16* norm_w, float eps, cudaStream_t stream) {
+              int64_t N, int64_t K, float beta, cudaStream_t stream) {
   const size_t smem = static_cast<size_t>(M) * K * 2;
   const unsigned grid = static_cast<unsigned>((N + kGemvWarps * RPW - 1) / (kGemvWarps * RPW));
   if (f32) {
@@ -252,7 +244,7 @@ void gemv_rpw(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void*
       attr = 96 * 1024;
     }
     launch_pdl(gemv_kernel<RPW, true>, dim3(grid), dim3(kGemvWarps * 32), smem, stream, X, ldx, W, D, ldd,
-               static_cast<int>(M), N, K, beta, norm_w, eps);
+               static_cast<int>(M), N, K, beta);
   } else {
     static size_t attr = 48 * 1024;
     if (smem > attr) {
@@ -260,22 +252,22 @@ void gemv_rpw(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void*
       attr = 96 * 1024;
     }
     launch_pdl(gemv_kernel<RPW, false>, dim3(grid), dim3(kGemvWarps * 32), smem, stream, X, ldx, W, D, ldd,
-               static_cast<int>(M), N, K, beta, norm_w, eps);
+               static_cast<int>(M), N, K, beta);
   }
   DSV3_CUDA_CHECK(cudaGetLastError());
 }
 
 void gemv(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void* D, int64_t ldd, bool f32, int64_t M,
-          int64_t N, int64_t K, float beta, const __nv_bfloat16* norm_w, float eps, cudaStream_t stream) {
+          int64_t N, int64_t K, float beta, cudaStream_t stream) {
   // Rows per warp: enough CTAs for two per multiprocessor on H200-sized GPUs, long runs per warp
   // for the large products (lm_head).
   const int64_t ctas1 = (N + kGemvWarps - 1) / kGemvWarps;
   if (ctas1 >= 4 * 264)
-    gemv_rpw<4>(X, ldx, W, D, ldd, f32, M, N, K, beta, norm_w, eps, stream);
+    gemv_rpw<4>(X, ldx, W, D, ldd, f32, M, N, K, beta, stream);
   else if (ctas1 >= 2 * 264)
-    gemv_rpw<2>(X, ldx, W, D, ldd, f32, M, N, K, beta, norm_w, eps, stream);
+    gemv_rpw<2>(X, ldx, W, D, ldd, f32, M, N, K, beta, stream);
   else
-    gemv_rpw<1>(X, ldx, W, D, ldd, f32, M, N, K, beta, norm_w, eps, stream);
+    gemv_rpw<1>(X, ldx, W, D, ldd, f32, M, N, K, beta, stream);
 }
 
 }  // namespace
@@ -428,31 +420,15 @@ void Gemm::run(Plan& p, const void* W, const void* X, void* D, const float* w_sc
   matmul(p, p.chosen, W, X, D, w_scale, x_scale, beta, stream);
 }
 
-bool Gemm::decode_sized(int64_t M) { return M <= kGemvMaxRows; }
-
 void Gemm::bf16(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void* D, int64_t ldd, OutType out,
-                int64_t M, int64_t N, int64_t K, float beta, cudaStream_t stream, const __nv_bfloat16* norm_w,
-                float norm_eps) {
+                int64_t M, int64_t N, int64_t K, float beta, cudaStream_t stream) {
   if (M == 0) return;
-  if (norm_w && use_gemv(X, ldx, W, M, K) && !use_small_gemm(N, K)) {
-    gemv(X, ldx, W, D, ldd, out == OutType::F32, M, N, K, beta, norm_w, norm_eps, stream);
-    return;
-  }
-  if (norm_w) {  // a normalized copy, then the product
-    // One buffer per stream: products on different streams may normalize at the same time.
-    auto& [buf, bytes] = norm_x_[stream];
-    grow(buf, bytes, static_cast<size_t>(M * K) * sizeof(__nv_bfloat16));
-    auto* xn = static_cast<__nv_bfloat16*>(buf);
-    rmsnorm(const_cast<__nv_bfloat16*>(X), ldx, nullptr, 0, norm_w, xn, K, M, K, norm_eps, stream);
-    X = xn;
-    ldx = K;
-  }
   if (use_small_gemm(N, K)) {
     small_gemm(X, ldx, 0, W, K, 0, true, D, ldd, 0, out == OutType::F32, M, N, K, 1, beta, stream);
     return;
   }
   if (use_gemv(X, ldx, W, M, K)) {
-    gemv(X, ldx, W, D, ldd, out == OutType::F32, M, N, K, beta, nullptr, 0.f, stream);
+    gemv(X, ldx, W, D, ldd, out == OutType::F32, M, N, K, beta, stream);
     return;
   }
   run(plan(Kind::BF16, M, N, K, ldx, ldd, out, beta != 0.0f, alignment({addr(X), addr(W), addr(D)})), W, X, D, nullptr,

@@ -50,14 +50,8 @@ class Gemm {
   uint64_t generation() const { return generation_; }
 
   // BF16 inputs, fp32 accumulation; D bf16 or f32. beta = 1 adds into D (fused residual).
-  // With norm_w: each row of X is RMS-normalized first, x = bf16(bf16(x / rms(x)) * norm_w) (the
-  // rounding of cuda::rmsnorm); decode-sized products do it while loading X, others through a
-  // normalized copy.
   void bf16(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void* D, int64_t ldd, OutType out,
-            int64_t M, int64_t N, int64_t K, float beta, cudaStream_t stream, const __nv_bfloat16* norm_w = nullptr,
-            float norm_eps = 0.f);
-  // Whether a product of M rows is decode-sized (GEMV kernel, RMSNorm fused into the loads).
-  static bool decode_sized(int64_t M);
+            int64_t M, int64_t N, int64_t K, float beta, cudaStream_t stream);
 
   // Strided-batched BF16 (the per-head MLA absorptions): for b in [0, batch),
   // D_b[M, N] = X_b[M, K] · W_b^T when w_nk (W_b stored [N, K], row stride ldw) or X_b · W_b when
@@ -120,7 +114,6 @@ class Gemm {
   bool autotune_ = true;
   void *pad_x_ = nullptr, *pad_d_ = nullptr, *tune_d_ = nullptr;
   size_t pad_x_bytes_ = 0, pad_d_bytes_ = 0, tune_d_bytes_ = 0;
-  std::map<cudaStream_t, std::pair<void*, size_t>> norm_x_;  // normalized copies of X, per stream
   void* workspace_ = nullptr;  // placeholder scale pointer for the heuristic
   size_t workspace_bytes_ = 0;
   std::vector<std::pair<cudaStream_t, void*>> stream_ws_;

@@ -9,7 +9,6 @@
 #include "model/cuda/cuda_check.hpp"
 #include "model/cuda/fp8_quant.hpp"
 #include "model/cuda/pdl.cuh"
-#include "model/cuda/staged_rmsnorm.cuh"
 #include "model/cuda/norm_rope_swiglu.hpp"
 
 namespace dsv3::model::cuda {
@@ -290,7 +289,7 @@ template <bool kSwiglu, int kRowsPerWarp>
 __global__ void __launch_bounds__(kGemvWarps * 32) expert_gemv_kernel(
     const __nv_bfloat16* __restrict__ x, const int32_t* __restrict__ row_token, const int32_t* __restrict__ offsets,
     const int32_t* __restrict__ active, const int32_t* __restrict__ n_active, const void* const* __restrict__ w,
-    int64_t n_out, int64_t K, __nv_bfloat16* __restrict__ y, const __nv_bfloat16* __restrict__ norm_w, float eps) {
+    int64_t n_out, int64_t K, __nv_bfloat16* __restrict__ y) {
   pdl_trigger();
   pdl_wait();
   constexpr int kH = kSwiglu ? 2 : 1;
@@ -303,18 +302,6 @@ __global__ void __launch_bounds__(kGemvWarps * 32) expert_gemv_kernel(
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int64_t row0 = (static_cast<int64_t>(blockIdx.x) * kGemvWarps + warp) * kRowsPerWarp;
   const int64_t chunks = K / 8;
-  int4 wv[kH][kSlab];
-  auto load = [&](int64_t row, int64_t c0) {
-#pragma unroll
-    for (int h = 0; h < kH; ++h)
-#pragma unroll
-      for (int s = 0; s < kSlab; ++s) {
-        const int64_t c = c0 + s * 32 + lane;
-        wv[h][s] = c < chunks ? __ldg(reinterpret_cast<const int4*>(W + (row + h * n_out) * K) + c) : int4{0, 0, 0, 0};
-      }
-  };
-  // The first slab of the first row is in flight while the activations are staged.
-  if (row0 < n_out) load(row0, 0);
   for (int64_t t0 = 0; t0 < m; t0 += kGemvTok) {
     const int nt = static_cast<int>(m - t0 < kGemvTok ? m - t0 : kGemvTok);
     __syncthreads();
@@ -324,10 +311,6 @@ __global__ void __launch_bounds__(kGemvWarps * 32) expert_gemv_kernel(
       reinterpret_cast<int4*>(xs + t * K)[c] = reinterpret_cast<const int4*>(x + src * K)[c];
     }
     __syncthreads();
-    if (norm_w) {
-      rmsnorm_staged(xs, nt, K, norm_w, eps);
-      __syncthreads();
-    }
     for (int r = 0; r < kRowsPerWarp; ++r) {
       const int64_t row = row0 + r;
       if (row >= n_out) break;
@@ -337,7 +320,14 @@ __global__ void __launch_bounds__(kGemvWarps * 32) expert_gemv_kernel(
 #pragma unroll
         for (int t = 0; t < kGemvTok; ++t) acc[h][t] = 0.f;
       for (int64_t c0 = 0; c0 < chunks; c0 += 32 * kSlab) {
-        if (t0 != 0 || r != 0 || c0 != 0) load(row, c0);
+        int4 wv[kH][kSlab];
+#pragma unroll
+        for (int h = 0; h < kH; ++h)
+#pragma unroll
+          for (int s = 0; s < kSlab; ++s) {
+            const int64_t c = c0 + s * 32 + lane;
+            wv[h][s] = c < chunks ? __ldg(reinterpret_cast<const int4*>(W + (row + h * n_out) * K) + c) : int4{0, 0, 0, 0};
+          }
 #pragma unroll
         for (int s = 0; s < kSlab; ++s) {
           const int64_t c = c0 + s * 32 + lane;
@@ -467,7 +457,7 @@ void combine(const Scratch& s, const float* weights, int64_t tokens, int top_k, 
 
 template <int RPW>
 void run_small_gemvs(const ExpertWeights& w, const Scratch& s, const __nv_bfloat16* x, int64_t n, int n_experts,
-                     int64_t hidden, int64_t inter, const MoeExtras& extras, cudaStream_t stream) {
+                     int64_t hidden, int64_t inter, cudaStream_t stream) {
   const size_t smem_gu = static_cast<size_t>(kGemvTok) * hidden * 2, smem_dn = static_cast<size_t>(kGemvTok) * inter * 2;
   static size_t attr_gu = 48 * 1024, attr_dn = 48 * 1024;
   if (smem_gu > attr_gu) {
@@ -483,27 +473,27 @@ void run_small_gemvs(const ExpertWeights& w, const Scratch& s, const __nv_bfloat
   constexpr int kRowsPerCta = kGemvWarps * RPW;
   const unsigned slots = static_cast<unsigned>(std::min<int64_t>(n, n_experts));  // active experts, at most
   const dim3 g1(static_cast<unsigned>((inter + kRowsPerCta - 1) / kRowsPerCta), slots);
-  launch_pdl(expert_gemv_kernel<true, RPW>, g1, dim3(kGemvWarps * 32), smem_gu, stream, x, s.row_token, s.offsets,
-             s.active, s.n_active, w.d_gate_up, inter, hidden, s.act, extras.x_norm_w, extras.x_norm_eps);
+  launch_pdl(expert_gemv_kernel<true, RPW>, g1, dim3(kGemvWarps * 32), smem_gu, stream, x, s.row_token, s.offsets, s.active,
+                                                                            s.n_active, w.d_gate_up, inter, hidden, s.act);
   DSV3_CUDA_CHECK(cudaGetLastError());
   const dim3 g2(static_cast<unsigned>((hidden + kRowsPerCta - 1) / kRowsPerCta), slots);
-  launch_pdl(expert_gemv_kernel<false, RPW>, g2, dim3(kGemvWarps * 32), smem_dn, stream, s.act, nullptr, s.offsets,
-             s.active, s.n_active, w.d_down, hidden, inter, s.yp, static_cast<const __nv_bfloat16*>(nullptr), 0.f);
+  launch_pdl(expert_gemv_kernel<false, RPW>, g2, dim3(kGemvWarps * 32), smem_dn, stream, s.act, nullptr, s.offsets, s.active,
+                                                                             s.n_active, w.d_down, hidden, inter, s.yp);
   DSV3_CUDA_CHECK(cudaGetLastError());
 }
 
 // The grouped small-batch pass after permute_small_kernel: gate_up + SwiGLU, down, combine.
 void run_small(const ExpertWeights& w, const Scratch& s, const __nv_bfloat16* x, const float* weights, int64_t tokens,
                int top_k, int n_experts, int64_t hidden, int64_t inter, const __nv_bfloat16* shared,
-               const __nv_bfloat16* residual, __nv_bfloat16* out, const MoeExtras& extras, cudaStream_t stream) {
+               cudaEvent_t shared_ready, const __nv_bfloat16* residual, __nv_bfloat16* out, cudaStream_t stream) {
   const int64_t n = tokens * top_k;
   // One output row per warp for the fewest rows (single-digit batches: more CTAs, one memory round
   // trip per warp), four when every expert has several rows to reuse its weights for.
   if (n <= 64)
-    run_small_gemvs<1>(w, s, x, n, n_experts, hidden, inter, extras, stream);
+    run_small_gemvs<1>(w, s, x, n, n_experts, hidden, inter, stream);
   else
-    run_small_gemvs<4>(w, s, x, n, n_experts, hidden, inter, extras, stream);
-  combine(s, weights, tokens, top_k, hidden, shared, extras.shared_ready, residual, out, stream);
+    run_small_gemvs<4>(w, s, x, n, n_experts, hidden, inter, stream);
+  combine(s, weights, tokens, top_k, hidden, shared, shared_ready, residual, out, stream);
 }
 
 }  // namespace
@@ -568,11 +558,10 @@ void moe_routed_experts(Gemm& gemm, const ExpertWeights& w, const __nv_bfloat16*
                                                             const_cast<int32_t*>(experts), nullptr, s.offsets,
                                                             s.active, s.n_active, s.row_token, s.pos);
     DSV3_CUDA_CHECK(cudaGetLastError());
-    run_small(w, s, x, weights, tokens, top_k, n_experts, hidden, inter, shared, residual, out, extras, stream);
+    run_small(w, s, x, weights, tokens, top_k, n_experts, hidden, inter, shared, extras.shared_ready, residual, out,
+              stream);
     return;
   }
-  if (extras.x_norm_w)
-    throw std::invalid_argument("moe: normalizing x on load needs the small-batch path (decode-sized BF16 batches)");
   DSV3_CUDA_CHECK(cudaMemsetAsync(s.counts, 0, sizeof(int32_t) * n_experts, stream));
   count_kernel<<<static_cast<unsigned>((n + 255) / 256), 256, 0, stream>>>(experts, n, s.counts);
   DSV3_CUDA_CHECK(cudaGetLastError());
@@ -697,7 +686,8 @@ void moe_forward(Gemm& gemm, const RouterParams& p, const float* logits, const f
                                                             weights, s.offsets, s.active, s.n_active, s.row_token,
                                                             s.pos);
     DSV3_CUDA_CHECK(cudaGetLastError());
-    run_small(w, s, x, weights, tokens, p.top_k, p.n_experts, hidden, inter, shared, residual, out, extras, stream);
+    run_small(w, s, x, weights, tokens, p.top_k, p.n_experts, hidden, inter, shared, extras.shared_ready, residual,
+              out, stream);
     return;
   }
   route(p, logits, bias, tokens, experts, weights, stream);

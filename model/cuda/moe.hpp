@@ -74,10 +74,6 @@ struct ExpertStreams {
 struct MoeExtras {
   const ExpertStreams* streams = nullptr;  // side streams for the per-expert GEMMs (or none)
   cudaEvent_t shared_ready = nullptr;      // the caller's stream waits for it before reading `shared`
-  // x is the un-normalized residual stream: the experts RMS-normalize it with these weights while
-  // loading it (decode-sized batches only, the small-batch path; others throw).
-  const __nv_bfloat16* x_norm_w = nullptr;
-  float x_norm_eps = 0.f;
 };
 
 // Whether the MoE pass for `tokens` tokens runs without host synchronisation (capturable).

@@ -14,7 +14,6 @@
 #include "model/cuda/mla_decode.hpp"
 #include "model/cuda/mla_prefill.hpp"
 #include "model/cuda/moe.hpp"
-#include "model/cuda/norm_rope_swiglu.hpp"
 #include "support/test_support.hpp"
 
 namespace mc = dsv3::model::cuda;
@@ -337,24 +336,6 @@ TEST(CudaMoe, FusedRoutingAndGroupedKernelsMatchRouteThenGemms) {
   EXPECT_EQ(w1.download(), w2.download());
   std::vector<double> ref(gemms.begin(), gemms.end());
   EXPECT_LT(rel_error(fused, ref), 5e-3);
-  // The grouped kernels normalizing x while loading it: x is taken as the normalized rows of raw.
-  auto raw = random_bf16_values(T * H, rng, 2.0f), g = random_bf16_values(H, rng, 0.2f);
-  for (auto& v : g) v = round_bf16(1.0f + v);
-  DeviceBuffer<bf16> draw(to_bf16(raw)), dg(to_bf16(g)), o3(T * H);
-  mc::rmsnorm(draw.get(), H, nullptr, 0, dg.get(), dx.get(), H, T, H, 1e-6f, nullptr);
-  mc::moe_forward(gemm, rp, dl.get(), db.get(), grouped, dx.get(), T, H, I, e1.get(), w1.get(), dsh.get(), dres.get(),
-                  o1.get(), scratch.get(), nullptr);
-  mc::MoeExtras norm;
-  norm.x_norm_w = dg.get();
-  norm.x_norm_eps = 1e-6f;
-  mc::moe_forward(gemm, rp, dl.get(), db.get(), grouped, draw.get(), T, H, I, e1.get(), w1.get(), dsh.get(), dres.get(),
-                  o3.get(), scratch.get(), nullptr, norm);
-  const auto pre = to_float(o1.download()), on_load = to_float(o3.download());
-  EXPECT_LT(rel_error(on_load, std::vector<double>(pre.begin(), pre.end())), 2e-3);
-  // Outside the small-batch path the caller must normalize: asking for it there is an error.
-  EXPECT_THROW(mc::moe_forward(gemm, rp, dl.get(), db.get(), ew, draw.get(), T, H, I, e2.get(), w2.get(), dsh.get(),
-                               dres.get(), o3.get(), scratch.get(), nullptr, norm),
-               std::invalid_argument);
   // Rows per expert: at least one expert has more than 8 (the grouped kernel's staging width).
   std::vector<int> count(E, 0);
   for (int32_t e : e1.download()) ++count[e];

@@ -9,7 +9,6 @@
 #include "cuda_test_util.hpp"
 #include "model/cuda/fp8_quant.hpp"
 #include "model/cuda/gemm.hpp"
-#include "model/cuda/norm_rope_swiglu.hpp"
 #include "support/test_support.hpp"
 
 namespace mc = dsv3::model::cuda;
@@ -143,27 +142,6 @@ TEST(CudaGemm, Bf16DecodeSizedProductsMatchFloat64Reference) {
         EXPECT_LT(rel_error(df.download(), ref), 1e-5) << M << "x" << N << "x" << K;
         EXPECT_LT(rel_error(to_float(dd.download()), ref_acc), 8e-3) << M << "x" << N << "x" << K;
       }
-}
-
-// RMSNorm fused into the product (the decode GEMV normalizes while loading X; more rows go through
-// a normalized copy) against rmsnorm followed by the plain product.
-TEST(CudaGemm, Bf16WithRowNormMatchesRmsnormThenProduct) {
-  if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
-  std::mt19937 rng(24);
-  mc::Gemm gemm;
-  const int64_t N = 1024, K = 2048, ldx = K + 64;
-  for (int64_t M : {1, 8, 12}) {
-    auto x = random_bf16_values(M * ldx, rng), w = random_bf16_values(N * K, rng, 0.05f);
-    auto g = random_bf16_values(K, rng, 0.2f);
-    for (auto& v : g) v = round_bf16(1.0f + v);
-    DeviceBuffer<bf16> dx(to_bf16(x)), dw(to_bf16(w)), dg(to_bf16(g)), xn(M * K), fused(M * N), plain(M * N);
-    mc::rmsnorm(dx.get(), ldx, nullptr, 0, dg.get(), xn.get(), K, M, K, 1e-6f, nullptr);
-    gemm.bf16(xn.get(), K, dw.get(), plain.get(), N, mc::OutType::BF16, M, N, K, 0.f, nullptr);
-    gemm.bf16(dx.get(), ldx, dw.get(), fused.get(), N, mc::OutType::BF16, M, N, K, 0.f, nullptr, dg.get(), 1e-6f);
-    const auto a = to_float(fused.download()), b = to_float(plain.download());
-    std::vector<double> ref(b.begin(), b.end());
-    EXPECT_LT(rel_error(a, ref), 5e-3) << "M=" << M;
-  }
 }
 
 namespace {
