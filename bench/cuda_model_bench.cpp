@@ -161,7 +161,20 @@ bool setup() {
 
 // DSV3_BENCH_PROFILE=B: one decode step of batch B after a 128-token prompt, between
 // cudaProfilerStart/Stop, for `ncu --profile-from-start off` (run with DSV3_CUDA_GRAPHS=0 so that
-// the step's kernels launch one by one).
+// the step's kernels launch one by one). DSV3_BENCH_PROFILE=pT: one prefill of T tokens instead.
+void profile_prefill(int T) {
+  std::mt19937 rng(43);
+  const auto ids = random_ids(T, rng, g_model->config.vocab_size);
+  g_backend->reset(1, T + 8);
+  g_backend->forward({{0, ids}}, {.greedy_only = true});  // warm (plans, autotuning)
+  g_backend->reset(1, T + 8);
+  DSV3_CUDA_CHECK(cudaDeviceSynchronize());
+  DSV3_CUDA_CHECK(cudaProfilerStart());
+  g_backend->forward({{0, ids}}, {.greedy_only = true});
+  DSV3_CUDA_CHECK(cudaDeviceSynchronize());
+  DSV3_CUDA_CHECK(cudaProfilerStop());
+}
+
 void profile_one_step(int B) {
   std::mt19937 rng(42);
   g_backend->reset(B, 256);
@@ -184,7 +197,10 @@ void profile_one_step(int B) {
 int main(int argc, char** argv) {
   if (setup()) {
     if (const char* p = std::getenv("DSV3_BENCH_PROFILE")) {
-      profile_one_step(std::atoi(p));
+      if (p[0] == 'p')
+        profile_prefill(std::atoi(p + 1));
+      else
+        profile_one_step(std::atoi(p));
       return 0;
     }
     benchmark::RegisterBenchmark("BM_Decode", BM_Decode)->Arg(1)->Arg(16)->Arg(64)->ArgName("batch")->UseManualTime()
