@@ -225,6 +225,24 @@ __global__ void combine_kernel(const __nv_bfloat16* __restrict__ yp, const int32
   }
 }
 
+// SwiGLU over the padded expert rows (row r belongs to expert r / mmax), skipping the padding:
+// act[r, i] = bf16(silu(gu[r, i]) * gu[r, I + i]), as cuda::swiglu.
+__global__ void swiglu_padded_kernel(const __nv_bfloat16* __restrict__ gu, const int32_t* __restrict__ counts,
+                                     int64_t mmax, int64_t inter, __nv_bfloat16* __restrict__ out) {
+  pdl_trigger();
+  pdl_wait();
+  const int64_t r = blockIdx.x;
+  if (r % mmax >= counts[r / mmax]) return;
+  const __nv_bfloat162* g = reinterpret_cast<const __nv_bfloat162*>(gu + r * 2 * inter);
+  const __nv_bfloat162* u = reinterpret_cast<const __nv_bfloat162*>(gu + r * 2 * inter + inter);
+  __nv_bfloat162* o = reinterpret_cast<__nv_bfloat162*>(out + r * inter);
+  for (int64_t j = threadIdx.x; j < inter / 2; j += blockDim.x) {
+    const float2 gf = __bfloat1622float2(g[j]), uf = __bfloat1622float2(u[j]);
+    const float a = gf.x / (1.f + __expf(-gf.x)), b = gf.y / (1.f + __expf(-gf.y));
+    o[j] = __floats2bfloat162_rn(a * uf.x, b * uf.y);
+  }
+}
+
 // Decode-sized batches (tokens * top_k <= kMoeSmallBatchRows): one CTA routes every token (when
 // logits are given; else reads experts), counts the rows per expert, lays out the expert segments
 // (offsets), lists the active experts in index order, and gives each assignment i = t * top_k + j
@@ -583,7 +601,8 @@ void moe_routed_experts(Gemm& gemm, const ExpertWeights& w, const __nv_bfloat16*
       const auto* wdn = static_cast<const __nv_bfloat16*>(w.down_all);
       gemm.bf16_batched(s.xp, hidden, mmax * hidden, wgu, hidden, 2 * inter * hidden, true, s.gu, 2 * inter,
                         mmax * 2 * inter, mmax, 2 * inter, hidden, n_experts, stream);
-      swiglu(s.gu, mmax * n_experts, inter, s.act, stream);
+      launch_pdl(swiglu_padded_kernel, dim3(static_cast<unsigned>(mmax * n_experts)), dim3(256), 0, stream, s.gu,
+                 s.counts, mmax, inter, s.act);
       gemm.bf16_batched(s.act, inter, mmax * inter, wdn, inter, hidden * inter, true, s.yp, hidden, mmax * hidden, mmax,
                         hidden, inter, n_experts, stream);
       combine(s, weights, tokens, top_k, hidden, shared, extras.shared_ready, residual, out, stream);
