@@ -20,9 +20,12 @@
 // after one eager run of that shape (which allocates scratch and autotunes the GEMMs) and replayed;
 // per-step inputs (token ids, positions, block tables) live in fixed device buffers filled by one
 // copy before the launch. A graph is re-captured when a buffer it points into was reallocated.
-// The shared expert runs on a second stream, overlapped with the router and the routed experts;
-// prefill-sized routed experts spread their GEMMs over four more streams. Greedy callers
-// (ForwardOptions::greedy_only) get the argmax computed on the device.
+// The decode kernels are launched with programmatic dependent launch (model/cuda/pdl.cuh), products
+// of up to 8 rows take the GEMV kernel (gemm.cu), and MoE at decode the routing + grouped GEMV
+// kernels (moe.cu). The shared expert runs on a second stream, overlapped with the router and the
+// routed experts; prefill-sized routed experts run as batched (padded) or grouped GEMMs, FP8 ones
+// per expert over four more streams. Greedy callers (ForwardOptions::greedy_only) get the argmax
+// computed on the device.
 //
 // Diagnostics (environment): DSV3_CUDA_AUTOTUNE=0 takes cuBLASLt's first heuristic choice instead
 // of timing candidates; DSV3_CUDA_MOE_GROUPED=0 sends decode-sized MoE batches through the
