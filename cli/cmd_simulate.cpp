@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 
 #include <chrono>
+#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -10,6 +11,7 @@
 #include "sim/report.hpp"
 #include "sim/scenario.hpp"
 #include "sim/simulate.hpp"
+#include "sim/trace.hpp"
 
 namespace dsv3::cli {
 namespace {
@@ -20,6 +22,7 @@ struct SimulateOptions {
   std::vector<std::string> sweeps;
   std::string format = "table";
   std::string out;
+  std::string trace;
 };
 
 struct Sweep {
@@ -61,8 +64,16 @@ void run(const SimulateOptions& o) {
       sim::write_h5(r, o.out);
       fmt::print(stderr, "wrote {}\n", o.out);
     }
+    if (!o.trace.empty()) {
+      std::ofstream f(o.trace);
+      if (!f) throw InputError(fmt::format("--trace {}: cannot write the file", o.trace));
+      f << sim::chrome_trace(r).dump() << '\n';
+      if (!f.flush()) throw InputError(fmt::format("--trace {}: write failed", o.trace));
+      fmt::print(stderr, "wrote {}\n", o.trace);
+    }
     return;
   }
+  if (!o.trace.empty()) throw InputError("--trace: one scenario at a time (not with --sweep)");
 
   std::vector<Sweep> sweeps;
   size_t total = 1;
@@ -128,6 +139,8 @@ const Registrar reg(20, [](CLI::App& root) {
       ->allow_extra_args(false);
   cmd->add_option("--format", o->format, "table (default), json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
   cmd->add_option("--out", o->out, "write the full breakdown to an HDF5 file (reports/schema/simulation.md)");
+  cmd->add_option("--trace", o->trace,
+                  "write one step of the slowest pipeline rank as a Chrome trace (JSON; open in Perfetto)");
   cmd->callback([o, cmd] {
     // A sub-subcommand (e.g. `simulate eplb`, added by another file) does its own work.
     if (!cmd->get_subcommands().empty()) return;

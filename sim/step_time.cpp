@@ -227,12 +227,14 @@ StageTimes times(const ChunkCost& c) { return {c.F, c.B, c.W, c.comm_F, c.comm_B
 
 // A forward chunk of one micro-batch overlapped with the full backward chunk of another:
 // each one's all-to-all hides behind the other's compute (DualPipe's F&B).
+double pair_time(const StageTimes& f, const StageTimes& b) {
+  return std::max(f.F + b.B + b.W, f.cF + b.cB) + f.tF + b.tB;
+}
+
 double pair(const StageTimes& f, const StageTimes& b, double* compute, double* comm) {
-  double comp = f.F + b.B + b.W;
-  double cm = f.cF + b.cB;
-  *compute += comp;
-  *comm += cm;
-  return std::max(comp, cm) + f.tF + b.tB;
+  *compute += f.F + b.B + b.W;
+  *comm += f.cF + b.cB;
+  return pair_time(f, b);
 }
 
 double ring_time(double bytes_per_rank, double n, double bw, double latency) {
@@ -269,7 +271,20 @@ StepResult step_time(const StepInputs& in, int64_t C) {
         own += t * count;
         bucket += t * count;
       };
+      const int sa = held[0], sb = held[1];
       if (n4 >= 0) {
+        // In dualpipe.py's order (a step's chunks of one kind back to back).
+        s.schedule = {{"F", sa, -1, static_cast<double>(n1 + n2), a.Fa()},
+                      {"F", sb, -1, static_cast<double>(n2 + n3), b.Fa()},
+                      {"B", sb, -1, static_cast<double>(n3), b.Bz()},
+                      {"W", sb, -1, static_cast<double>(n3), b.W},
+                      {"F&B", sa, sb, static_cast<double>(n4), pair_time(a, b)},
+                      {"F&B", sb, sa, static_cast<double>(n4 + n5), pair_time(b, a)},
+                      {"B+W", sb, -1, static_cast<double>(n5) + h6, b.Bf()},
+                      {"B", sb, -1, h6, b.Bz()},
+                      {"B", sa, -1, h6 + static_cast<double>(n7), a.Bz()},
+                      {"B+W", sa, -1, h6, a.Bf()},
+                      {"W", sa, sb, static_cast<double>(n7 + n8), 0.5 * (a.W + b.W)}};
         alone(a.F, a.Fa(), s.warmup_f_s, static_cast<double>(n1 + n2));
         alone(b.F, b.Fa(), s.warmup_f_s, static_cast<double>(n2 + n3));
         alone(b.B, b.Bz(), s.alone_b_s, static_cast<double>(n3) + h6);
@@ -290,6 +305,7 @@ StepResult step_time(const StepInputs& in, int64_t C) {
       } else {
         // Fewer micro-batches than the schedule's steady state needs (batch ramp): no F&B overlap.
         double cnt = static_cast<double>(C) / 2.0;
+        s.schedule = {{"F", sa, sb, 2 * cnt, 0.5 * (a.Fa() + b.Fa())}, {"B+W", sa, sb, 2 * cnt, 0.5 * (a.Bf() + b.Bf())}};
         alone(a.F + b.F, a.Fa() + b.Fa(), s.warmup_f_s, cnt);
         alone(a.B + a.W + b.B + b.W, a.Bf() + b.Bf(), s.alone_b_s, cnt);
       }
@@ -313,6 +329,10 @@ StepResult step_time(const StepInputs& in, int64_t C) {
         s.alone_b_s = c * a.Bf();
       }
       own = c * (a.Fa() + a.Bf());
+      if (plan.par.schedule == Schedule::ZB1P)
+        s.schedule = {{"F", held[0], -1, c, a.Fa()}, {"B", held[0], -1, c, a.Bz()}, {"W", held[0], -1, c, a.W}};
+      else
+        s.schedule = {{"F", held[0], -1, c, a.Fa()}, {"B+W", held[0], -1, c, a.Bf()}};
       s.F = a.Fa();
       s.B = a.Bf();
       s.W = a.W;

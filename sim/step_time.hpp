@@ -65,6 +65,17 @@ struct InSituDerivation {
 };
 InSituDerivation derive_in_situ(const Calibration& cal);
 
+// A run of identical chunks in the slowest rank's schedule, in execution order (what the Chrome
+// trace draws). what: "F", "B" (backward for inputs), "W" (backward for weights), "B+W" (full
+// backward), "F&B" (a forward chunk of `stage` overlapped with the full backward of `stage2`).
+// A "W" or "F" run with stage2 >= 0 alternates between the two stages. count may be fractional.
+struct ScheduleSegment {
+  std::string what;
+  int stage = -1, stage2 = -1;
+  double count = 0;
+  double seconds = 0;  // one chunk (or pair), wall time on this rank
+};
+
 struct StepResult {
   int64_t micro_batches = 0;
   int bottleneck_rank = 0;
@@ -82,6 +93,8 @@ struct StepResult {
   int64_t overlapped_pairs = 0;
   // Chunk times of the slowest rank (averaged over its stages) for the bubble formula.
   double F = 0, B = 0, W = 0, FB = 0;
+  // Its own work (pipeline_s - bubble_s) as runs of chunks, in execution order.
+  std::vector<ScheduleSegment> schedule;
 };
 
 struct StepInputs {

@@ -115,3 +115,25 @@ TEST(SimulateCli, Hdf5OutputReadsBackInCppAndH5py) {
       << p.out;
   EXPECT_NE(p.out.find("(64, 64)"), std::string::npos) << p.out;
 }
+
+TEST(SimulateCli, TraceFileOpensAsChromeTraceJson) {
+  dsv3::test::TempDir d;
+  const auto path = (d.path() / "step.json").string();
+  auto r = run_dsv3({"simulate", "--trace", path, "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto t = nlohmann::json::parse(dsv3::test::read_file(path));
+  ASSERT_TRUE(t["traceEvents"].is_array());
+  EXPECT_GT(t["traceEvents"].size(), 1000u);
+  const double step = nlohmann::json::parse(r.out)["step"]["time_s"].get<double>();
+  EXPECT_NEAR(t["otherData"]["trace_end_s"].get<double>(), step, 1e-6 * step);
+  // With a sweep there is no single step to draw: an error, nothing written.
+  const auto bad = (d.path() / "sweep.json").string();
+  auto s = run_dsv3({"simulate", "--trace", bad, "--sweep", "precision=fp8,bf16"});
+  EXPECT_EQ(s.exit_code, 2);
+  EXPECT_NE(s.err.find("--trace"), std::string::npos) << s.err;
+  EXPECT_FALSE(std::filesystem::exists(bad));
+  // An unwritable path names the option and the file.
+  auto w = run_dsv3({"simulate", "--trace", (d.path() / "no" / "such" / "dir.json").string()});
+  EXPECT_EQ(w.exit_code, 2);
+  EXPECT_NE(w.err.find("--trace"), std::string::npos) << w.err;
+}
