@@ -116,7 +116,13 @@ double chunk(Trace& tr, const ScheduleSegment& seg, int index, double f, double 
   }
   name = fmt::format("{} {}", seg.what, stage_label(st));
   tr.span(kCompute, name, "chunk", t, dur, {{"chunk", seg.what}, {"fraction", f}});
-  // Alone chunks expose their communication after the compute.
+  // Alone chunks expose their communication after the compute. (Runs alternating between two
+  // stages carry their average time: keep one stage's communication inside it.)
+  if (comm + tp > dur) {
+    const double k = dur / (comm + tp);
+    comm *= k;
+    tp *= k;
+  }
   const double compute = std::max(0.0, dur - comm - tp);
   const double end = lay_ops(tr, ops, t, compute);
   tr.span(kComm, "all-to-all (dispatch + combine), exposed", "all-to-all", end, comm);

@@ -773,6 +773,16 @@ std::vector<SeqOutput> CudaBackend::forward_batch(const std::vector<SeqInput>& i
     a.max_seq_len = max_pos_ + 1;
     splits_ = cu::mla_decode_splits(a);
   }
+  // An error part way leaves the side streams reading this step's buffers: drain them first.
+  auto eager = [&] {
+    try {
+      layers(n, m, d_ids, d_pick);
+    } catch (...) {
+      cudaDeviceSynchronize();
+      cudaGetLastError();
+      throw;
+    }
+  };
   if (graphable(n)) {
     const std::pair<int64_t, int> key{n, splits_};
     // Make sure every buffer the step uses exists at its size before looking at generations.
@@ -804,17 +814,17 @@ std::vector<SeqOutput> CudaBackend::forward_batch(const std::vector<SeqInput>& i
         } else {
           use_graphs_ = false;
           cudaGetLastError();
-          layers(n, m, d_ids, d_pick);  // this step, eagerly
+          eager();  // this step
         }
         if (graph) cudaGraphDestroy(graph);
       } else {
-        layers(n, m, d_ids, d_pick);
+        eager();
         warm_[key] = generation();
       }
     }
     if (git != graphs_.end()) DSV3_CUDA_CHECK(cudaGraphLaunch(git->second.exec, stream_));
   } else {
-    layers(n, m, d_ids, d_pick);
+    eager();
   }
 
   // Results to the host: token ids (greedy) or logits, and the hidden states when asked.

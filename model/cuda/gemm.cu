@@ -40,8 +40,10 @@ Gemm::Gemm() {
 
 Gemm::~Gemm() {
   plans_.clear();
-  if (pad_x_) cudaFree(pad_x_);
-  if (pad_d_) cudaFree(pad_d_);
+  for (auto& [stream, pad] : pads_) {
+    if (pad.x) cudaFree(pad.x);
+    if (pad.d) cudaFree(pad.d);
+  }
   if (tune_d_) cudaFree(tune_d_);
   if (workspace_) cudaFree(workspace_);
   for (auto& [stream, ws] : stream_ws_) cudaFree(ws);
@@ -507,16 +509,19 @@ void Gemm::fp8_block(const __nv_fp8_e4m3* Xq, const float* x_scales, const __nv_
   }
   // M not a multiple of 4: a zero-padded copy of X (the scales are already laid out for Mp rows),
   // the product into a padded output, then the M real rows into D.
-  grow(pad_x_, pad_x_bytes_, static_cast<size_t>(Mp) * K);
-  grow(pad_d_, pad_d_bytes_, static_cast<size_t>(Mp) * N * sizeof(__nv_bfloat16));
-  DSV3_CUDA_CHECK(cudaMemcpyAsync(pad_x_, Xq, static_cast<size_t>(M) * K, cudaMemcpyDeviceToDevice, stream));
-  DSV3_CUDA_CHECK(cudaMemsetAsync(static_cast<char*>(pad_x_) + M * K, 0, static_cast<size_t>(Mp - M) * K, stream));
+  Pad& pad = pads_[stream];
+  grow(pad.x, pad.x_bytes, static_cast<size_t>(Mp) * K);
+  grow(pad.d, pad.d_bytes, static_cast<size_t>(Mp) * N * sizeof(__nv_bfloat16));
+  void* pad_x = pad.x;
+  void* pad_d = pad.d;
+  DSV3_CUDA_CHECK(cudaMemcpyAsync(pad_x, Xq, static_cast<size_t>(M) * K, cudaMemcpyDeviceToDevice, stream));
+  DSV3_CUDA_CHECK(cudaMemsetAsync(static_cast<char*>(pad_x) + M * K, 0, static_cast<size_t>(Mp - M) * K, stream));
   const size_t row = static_cast<size_t>(N) * sizeof(__nv_bfloat16), ld = static_cast<size_t>(ldd) * sizeof(__nv_bfloat16);
   if (beta != 0.0f)
-    DSV3_CUDA_CHECK(cudaMemcpy2DAsync(pad_d_, row, D, ld, row, static_cast<size_t>(M), cudaMemcpyDeviceToDevice, stream));
-  run(plan(Kind::FP8_BLOCK, Mp, N, K, K, N, OutType::BF16, beta != 0.0f, alignment({addr(Wq)})), Wq, pad_x_, pad_d_,
+    DSV3_CUDA_CHECK(cudaMemcpy2DAsync(pad_d, row, D, ld, row, static_cast<size_t>(M), cudaMemcpyDeviceToDevice, stream));
+  run(plan(Kind::FP8_BLOCK, Mp, N, K, K, N, OutType::BF16, beta != 0.0f, alignment({addr(Wq)})), Wq, pad_x, pad_d,
       w_scales, x_scales, beta, stream);
-  DSV3_CUDA_CHECK(cudaMemcpy2DAsync(D, ld, pad_d_, row, row, static_cast<size_t>(M), cudaMemcpyDeviceToDevice, stream));
+  DSV3_CUDA_CHECK(cudaMemcpy2DAsync(D, ld, pad_d, row, row, static_cast<size_t>(M), cudaMemcpyDeviceToDevice, stream));
 }
 
 void Gemm::fp8_tensor(const __nv_fp8_e4m3* Xq, const float* x_scale, const __nv_fp8_e4m3* Wq, const float* w_scale,

@@ -112,8 +112,15 @@ class Gemm {
   void* group_ptrs_ = nullptr;     // device pointer arrays of bf16_grouped
   size_t group_ptrs_bytes_ = 0;
   bool autotune_ = true;
-  void *pad_x_ = nullptr, *pad_d_ = nullptr, *tune_d_ = nullptr;
-  size_t pad_x_bytes_ = 0, pad_d_bytes_ = 0, tune_d_bytes_ = 0;
+  void* tune_d_ = nullptr;
+  size_t tune_d_bytes_ = 0;
+  // Zero-padded copies of X and D for FP8 products with M not a multiple of 4, per stream (the
+  // routed experts' GEMMs of several streams run at once).
+  struct Pad {
+    void *x = nullptr, *d = nullptr;
+    size_t x_bytes = 0, d_bytes = 0;
+  };
+  std::map<cudaStream_t, Pad> pads_;
   void* workspace_ = nullptr;  // placeholder scale pointer for the heuristic
   size_t workspace_bytes_ = 0;
   std::vector<std::pair<cudaStream_t, void*>> stream_ws_;

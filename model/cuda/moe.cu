@@ -16,8 +16,24 @@ namespace {
 
 constexpr float kMasked = -std::numeric_limits<float>::infinity();
 
-// Routes one token with one warp; mirrors model/moe_gate.cpp route_one (same float arithmetic per
-// value, same tie order: the lower expert index wins). Lane l holds experts l, l + 32, ... (up to
+// model/moe_gate.cpp's fast_expf, operation for operation (no FMA contraction), so that the GPU's
+// sigmoid scores are the CPU gate's bit for bit.
+__device__ inline float gate_expf(float x) {
+  const float kRound = 12582912.0f;  // 1.5 * 2^23
+  const float n = __fsub_rn(__fadd_rn(__fmul_rn(x, 1.44269504088896341f), kRound), kRound);
+  const float r = __fsub_rn(__fsub_rn(x, __fmul_rn(n, 0.693145751953125f)), __fmul_rn(n, 1.428606765330187045e-06f));
+  float q = 1.0f / 720;
+  q = __fadd_rn(__fmul_rn(q, r), 1.0f / 120);
+  q = __fadd_rn(__fmul_rn(q, r), 1.0f / 24);
+  q = __fadd_rn(__fmul_rn(q, r), 1.0f / 6);
+  q = __fadd_rn(__fmul_rn(q, r), 0.5f);
+  q = __fadd_rn(__fmul_rn(q, r), 1.0f);
+  q = __fadd_rn(__fmul_rn(q, r), 1.0f);
+  return __fmul_rn(q, __int_as_float((static_cast<int>(n) + 127) << 23));
+}
+
+// Routes one token with one warp; mirrors model/moe_gate.cpp route_one (the same sigmoid, the
+// same tie order: the lower expert index wins; softmax scores use the device's exp). Lane l holds experts l, l + 32, ... (up to
 // 8 each); the first G lanes score the groups; every top-k pick is a warp argmax.
 constexpr int kPerLane = kMaxRouterExperts / 32;
 
@@ -44,10 +60,16 @@ __device__ void route_token_warp(const RouterParams& p, const float* __restrict_
   const int lane = threadIdx.x % 32, E = p.n_experts, G = p.n_group, per = E / G;
   float score[kPerLane], choice[kPerLane];
   if (p.sigmoid) {
+    // As the CPU gate: rows with a |logit| over 80 (or inf, NaN) take the library exp.
+    bool out_of_range = false;
+#pragma unroll
+    for (int j = 0; j < kPerLane; ++j)
+      if (lane + 32 * j < E) out_of_range |= (__float_as_uint(l[lane + 32 * j]) & 0x7fffffffu) > 0x42a00000u;
+    out_of_range = __any_sync(0xffffffffu, out_of_range);
 #pragma unroll
     for (int j = 0; j < kPerLane; ++j) {
       const int e = lane + 32 * j;
-      score[j] = e < E ? 1.0f / (1.0f + expf(-l[e])) : 0.f;
+      score[j] = e < E ? 1.0f / (1.0f + (out_of_range ? expf(-l[e]) : gate_expf(-l[e]))) : 0.f;
     }
   } else {
     float m = kMasked;
@@ -56,7 +78,7 @@ __device__ void route_token_warp(const RouterParams& p, const float* __restrict_
       if (lane + 32 * j < E) m = fmaxf(m, l[lane + 32 * j]);
     for (int off = 16; off > 0; off /= 2) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, off));
     double z = 0;
-    // The sum in index order, as route_token (lane 0 adds up all E terms).
+    // The sum in index order, as model/moe_gate.cpp (lane 0 adds up all E terms).
     if (lane == 0)
       for (int e = 0; e < E; ++e) z += exp(static_cast<double>(l[e] - m));
     z = __shfl_sync(0xffffffffu, z, 0);
@@ -75,7 +97,7 @@ __device__ void route_token_warp(const RouterParams& p, const float* __restrict_
   __syncwarp();
   const bool grouped = p.method != 2 && G > 1 && p.topk_group < G;
   if (grouped) {
-    // Lane g < G: the score of group g, as route_token computes it.
+    // Lane g < G: the score of group g (top-2 sum or max, as model/moe_gate.cpp).
     float gs = kMasked;
     if (lane < G) {
       const float* c = choice_sh + lane * per;
