@@ -444,12 +444,44 @@ RunOutcome run_evaluation(const RunOptions& o) {
   auto cancelled = [&](const std::string& error) {
     return (g_interrupted || stop) && error.size() >= 9 && error.compare(error.size() - 9, 9, "cancelled") == 0;
   };
+  // The fields every sample record has, whatever the task's output kind.
+  auto base_record = [&](const Task& task, const auto& d, int64_t sample, double latency_s, int64_t tokens_in,
+                         const std::string& error) {
+    reports::SampleRecord r;
+    r.id = d.id;
+    r.sample_index = sample;
+    r.subject = doc_subject(task, d);
+    r.prompt_sha256 = d.prompt_sha256;
+    r.latency_s = latency_s;
+    r.tokens_in = tokens_in;
+    r.error = error;
+    return r;
+  };
   auto record = [&](const TaskRun& tr, const std::vector<reports::SampleRecord>& recs) {
     if (recs.empty()) return;
     std::lock_guard lock(wmu);
     writer->append_many(tr.info.name, recs);
     added += static_cast<int64_t>(recs.size());
     for (auto& r : recs) progress.tick(tr.progress_line, r.correct == 1);
+  };
+  // One record per answered unit of the batch, in order, written together. True when a cancelled
+  // request cut the batch short (the units after it are not samples).
+  auto collect = [&](const TaskRun& tr, const std::vector<Unit>& batch, const auto& res, auto&& fill) {
+    std::vector<reports::SampleRecord> recs;
+    bool cut = false;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      auto& d = tr.docs[batch[i].doc];
+      auto& x = res[i];
+      if (cancelled(x.error)) {  // no answer came: not a sample
+        cut = true;
+        break;
+      }
+      reports::SampleRecord r = base_record(*tr.task, d, batch[i].sample, x.latency_s, x.tokens_in, x.error);
+      fill(r, d, x, i);
+      recs.push_back(std::move(r));
+    }
+    record(tr, recs);
+    return cut;
   };
   auto work = [&](int slot) {
     std::vector<Unit> batch;
@@ -466,23 +498,8 @@ RunOutcome run_evaluation(const RunOptions& o) {
             reqs.push_back({d.id, d.prompt, d.choices});
           }
           auto res = backend->loglikelihood(reqs);
-          std::vector<reports::SampleRecord> recs;
-          bool cut = false;
-          for (size_t i = 0; i < batch.size(); ++i) {
-            auto& d = tr.docs[batch[i].doc];
-            auto& x = res[i];
-            if (cancelled(x.error)) {  // no answer came: not a sample
-              cut = true;
-              break;
-            }
-            reports::SampleRecord r;
-            r.id = d.id;
-            r.subject = doc_subject(task, d);
-            r.prompt_sha256 = d.prompt_sha256;
+          const bool cut = collect(tr, batch, res, [&](reports::SampleRecord& r, const auto& d, const auto& x, size_t) {
             r.gold = d.gold;
-            r.latency_s = x.latency_s;
-            r.tokens_in = x.tokens_in;
-            r.error = x.error;
             if (x.error.empty()) {
               size_t best = 0;
               for (size_t c = 1; c < x.logprobs.size(); ++c)
@@ -494,9 +511,7 @@ RunOutcome run_evaluation(const RunOptions& o) {
             } else {
               r.correct = -1;
             }
-            recs.push_back(std::move(r));
-          }
-          record(tr, recs);
+          });
           if (cut) return;
           continue;
         }
@@ -516,26 +531,10 @@ RunOutcome run_evaluation(const RunOptions& o) {
           reqs.push_back(std::move(q));
         }
         auto res = backend->generate(reqs);
-        std::vector<reports::SampleRecord> recs;
-        bool cut = false;
-        for (size_t i = 0; i < batch.size(); ++i) {
-          auto& d = tr.docs[batch[i].doc];
-          auto& x = res[i];
-          if (cancelled(x.error)) {  // no answer came: not a sample
-            cut = true;
-            break;
-          }
-          reports::SampleRecord r;
-          r.id = d.id;
-          r.sample_index = batch[i].sample;
-          r.subject = doc_subject(task, d);
-          r.prompt_sha256 = d.prompt_sha256;
+        const bool cut = collect(tr, batch, res, [&](reports::SampleRecord& r, const auto& d, const auto& x, size_t i) {
           r.gold = task.output == OutputKind::Code ? "" : d.gold;
           r.response = x.text;
-          r.latency_s = x.latency_s;
-          r.tokens_in = x.tokens_in;
           r.tokens_out = x.tokens_out;
-          r.error = x.error;
           if (!x.error.empty()) {
             r.correct = -1;
           } else if (task.output == OutputKind::Code) {
@@ -558,9 +557,7 @@ RunOutcome run_evaluation(const RunOptions& o) {
             auto m = sc.metrics.find(tr.metric_name);
             r.correct = m != sc.metrics.end() && m->second >= 1 ? 1 : 0;
           }
-          recs.push_back(std::move(r));
-        }
-        record(tr, recs);
+        });
         if (cut) return;
       }
     } catch (const BackendError& e) {

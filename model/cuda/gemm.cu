@@ -234,28 +234,27 @@ bool use_gemv(const void* X, int64_t ldx, const void* W, int64_t M, int64_t K) {
          static_cast<size_t>(M) * K * 2 <= 96 * 1024;
 }
 
+template <int RPW, bool kF32>
+void gemv_launch(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void* D, int64_t ldd, int64_t M,
+                 int64_t N, int64_t K, float beta, cudaStream_t stream) {
+  const size_t smem = static_cast<size_t>(M) * K * 2;
+  const unsigned grid = static_cast<unsigned>((N + kGemvWarps * RPW - 1) / (kGemvWarps * RPW));
+  static size_t attr = 48 * 1024;
+  if (smem > attr) {
+    DSV3_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<RPW, kF32>, cudaFuncAttributeMaxDynamicSharedMemorySize, 96 * 1024));
+    attr = 96 * 1024;
+  }
+  launch_pdl(gemv_kernel<RPW, kF32>, dim3(grid), dim3(kGemvWarps * 32), smem, stream, X, ldx, W, D, ldd,
+             static_cast<int>(M), N, K, beta);
+}
+
 template <int RPW>
 void gemv_rpw(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void* D, int64_t ldd, bool f32, int64_t M,
               int64_t N, int64_t K, float beta, cudaStream_t stream) {
-  const size_t smem = static_cast<size_t>(M) * K * 2;
-  const unsigned grid = static_cast<unsigned>((N + kGemvWarps * RPW - 1) / (kGemvWarps * RPW));
-  if (f32) {
-    static size_t attr = 48 * 1024;
-    if (smem > attr) {
-      DSV3_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<RPW, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, 96 * 1024));
-      attr = 96 * 1024;
-    }
-    launch_pdl(gemv_kernel<RPW, true>, dim3(grid), dim3(kGemvWarps * 32), smem, stream, X, ldx, W, D, ldd,
-               static_cast<int>(M), N, K, beta);
-  } else {
-    static size_t attr = 48 * 1024;
-    if (smem > attr) {
-      DSV3_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<RPW, false>, cudaFuncAttributeMaxDynamicSharedMemorySize, 96 * 1024));
-      attr = 96 * 1024;
-    }
-    launch_pdl(gemv_kernel<RPW, false>, dim3(grid), dim3(kGemvWarps * 32), smem, stream, X, ldx, W, D, ldd,
-               static_cast<int>(M), N, K, beta);
-  }
+  if (f32)
+    gemv_launch<RPW, true>(X, ldx, W, D, ldd, M, N, K, beta, stream);
+  else
+    gemv_launch<RPW, false>(X, ldx, W, D, ldd, M, N, K, beta, stream);
   DSV3_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -13,6 +13,21 @@ namespace {
 
 constexpr int kNormThreads = 256;
 
+// The sum of v over the block (at most kNormThreads threads), returned to every thread.
+__device__ float block_sum(float v) {
+  __shared__ float red[kNormThreads / 32];
+  for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
+  if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = v;
+  __syncthreads();
+  if (threadIdx.x < 32) {
+    float w = threadIdx.x < blockDim.x / 32 ? red[threadIdx.x] : 0.f;
+    for (int o = 16; o > 0; o /= 2) w += __shfl_xor_sync(0xffffffffu, w, o);
+    if (threadIdx.x == 0) red[0] = w;
+  }
+  __syncthreads();
+  return red[0];
+}
+
 __global__ void rmsnorm_kernel(__nv_bfloat16* __restrict__ x, int64_t ldx, const __nv_bfloat16* __restrict__ residual,
                                int64_t ldr, const __nv_bfloat16* __restrict__ w, __nv_bfloat16* __restrict__ y,
                                int64_t ldy, int64_t n, float eps) {
@@ -33,17 +48,7 @@ __global__ void rmsnorm_kernel(__nv_bfloat16* __restrict__ x, int64_t ldx, const
     const float2 f = __bfloat1622float2(v);
     ss += f.x * f.x + f.y * f.y;
   }
-  __shared__ float red[kNormThreads / 32];
-  for (int o = 16; o > 0; o /= 2) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-  if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = ss;
-  __syncthreads();
-  if (threadIdx.x < 32) {
-    float v = threadIdx.x < blockDim.x / 32 ? red[threadIdx.x] : 0.f;
-    for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
-    if (threadIdx.x == 0) red[0] = v;
-  }
-  __syncthreads();
-  const float inv = rsqrtf(red[0] / static_cast<float>(n) + eps);
+  const float inv = rsqrtf(block_sum(ss) / static_cast<float>(n) + eps);
   __nv_bfloat162* yr = reinterpret_cast<__nv_bfloat162*>(y + row * ldy);
   const __nv_bfloat162* wr = reinterpret_cast<const __nv_bfloat162*>(w);
   for (int64_t i = threadIdx.x; i < half; i += blockDim.x) {
@@ -96,17 +101,7 @@ __global__ void latent_to_cache_kernel(__nv_bfloat16* __restrict__ x, int64_t ld
     const float2 f = __bfloat1622float2(xr[i]);
     ss += f.x * f.x + f.y * f.y;
   }
-  __shared__ float red[kNormThreads / 32];
-  for (int o = 16; o > 0; o /= 2) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-  if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = ss;
-  __syncthreads();
-  if (threadIdx.x < 32) {
-    float v = threadIdx.x < blockDim.x / 32 ? red[threadIdx.x] : 0.f;
-    for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
-    if (threadIdx.x == 0) red[0] = v;
-  }
-  __syncthreads();
-  const float inv = rsqrtf(red[0] / static_cast<float>(R) + eps);
+  const float inv = rsqrtf(block_sum(ss) / static_cast<float>(R) + eps);
   const __nv_bfloat162* wr = reinterpret_cast<const __nv_bfloat162*>(w);
   for (int i = threadIdx.x; i < R / 2; i += blockDim.x) {
     const float2 f = __bfloat1622float2(xr[i]);

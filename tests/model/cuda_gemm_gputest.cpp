@@ -90,28 +90,37 @@ TEST(CudaFp8Quant, Ue8m0ScalesArePowersOfTwo) {
   }
 }
 
-TEST(CudaGemm, Bf16MatchesFloat64ReferenceAndAccumulates) {
-  if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
-  std::mt19937 rng(21);
-  const int64_t M = 19, N = 200, K = 256;
-  auto x = random_bf16_values(M * K, rng), w = random_bf16_values(N * K, rng, 0.05f);
+namespace {
+
+// Gemm::bf16 on X [M, K] (row stride ldx) and W [N, K] into F32, and accumulated into BF16 d0,
+// against float64 products.
+void check_bf16_product(mc::Gemm& gemm, int64_t M, int64_t N, int64_t K, int64_t ldx, std::mt19937& rng) {
+  auto x = random_bf16_values(M * ldx, rng), w = random_bf16_values(N * K, rng, 0.05f);
   auto d0 = random_bf16_values(M * N, rng);
   DeviceBuffer<bf16> dx(to_bf16(x)), dw(to_bf16(w)), dd(to_bf16(d0));
   DeviceBuffer<float> df(M * N);
   df.poison();
-  mc::Gemm gemm;
-  gemm.bf16(dx.get(), K, dw.get(), df.get(), N, mc::OutType::F32, M, N, K, 0.f, nullptr);
-  gemm.bf16(dx.get(), K, dw.get(), dd.get(), N, mc::OutType::BF16, M, N, K, 1.f, nullptr);
+  gemm.bf16(dx.get(), ldx, dw.get(), df.get(), N, mc::OutType::F32, M, N, K, 0.f, nullptr);
+  gemm.bf16(dx.get(), ldx, dw.get(), dd.get(), N, mc::OutType::BF16, M, N, K, 1.f, nullptr);
   std::vector<double> ref(M * N), ref_acc(M * N);
   for (int64_t m = 0; m < M; ++m)
     for (int64_t n = 0; n < N; ++n) {
       double acc = 0;
-      for (int64_t k = 0; k < K; ++k) acc += static_cast<double>(x[m * K + k]) * w[n * K + k];
+      for (int64_t k = 0; k < K; ++k) acc += static_cast<double>(x[m * ldx + k]) * w[n * K + k];
       ref[m * N + n] = acc;
       ref_acc[m * N + n] = acc + d0[m * N + n];
     }
-  EXPECT_LT(rel_error(df.download(), ref), 1e-5);
-  EXPECT_LT(rel_error(to_float(dd.download()), ref_acc), 8e-3);
+  EXPECT_LT(rel_error(df.download(), ref), 1e-5) << M << "x" << N << "x" << K;
+  EXPECT_LT(rel_error(to_float(dd.download()), ref_acc), 8e-3) << M << "x" << N << "x" << K;
+}
+
+}  // namespace
+
+TEST(CudaGemm, Bf16MatchesFloat64ReferenceAndAccumulates) {
+  if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
+  std::mt19937 rng(21);
+  mc::Gemm gemm;
+  check_bf16_product(gemm, 19, 200, 256, 256, rng);
 }
 
 // Decode-sized products (M <= 8) take the GEMV kernel: every rows-per-warp variant (N), a K that is
@@ -122,26 +131,7 @@ TEST(CudaGemm, Bf16DecodeSizedProductsMatchFloat64Reference) {
   mc::Gemm gemm;
   for (int64_t M : {1, 3, 8})
     for (int64_t N : {200, 4500, 9000})
-      for (int64_t K : {256, 1408, 2568}) {
-        const int64_t ldx = K + 64;
-        auto x = random_bf16_values(M * ldx, rng), w = random_bf16_values(N * K, rng, 0.05f);
-        auto d0 = random_bf16_values(M * N, rng);
-        DeviceBuffer<bf16> dx(to_bf16(x)), dw(to_bf16(w)), dd(to_bf16(d0));
-        DeviceBuffer<float> df(M * N);
-        df.poison();
-        gemm.bf16(dx.get(), ldx, dw.get(), df.get(), N, mc::OutType::F32, M, N, K, 0.f, nullptr);
-        gemm.bf16(dx.get(), ldx, dw.get(), dd.get(), N, mc::OutType::BF16, M, N, K, 1.f, nullptr);
-        std::vector<double> ref(M * N), ref_acc(M * N);
-        for (int64_t m = 0; m < M; ++m)
-          for (int64_t n = 0; n < N; ++n) {
-            double acc = 0;
-            for (int64_t k = 0; k < K; ++k) acc += static_cast<double>(x[m * ldx + k]) * w[n * K + k];
-            ref[m * N + n] = acc;
-            ref_acc[m * N + n] = acc + d0[m * N + n];
-          }
-        EXPECT_LT(rel_error(df.download(), ref), 1e-5) << M << "x" << N << "x" << K;
-        EXPECT_LT(rel_error(to_float(dd.download()), ref_acc), 8e-3) << M << "x" << N << "x" << K;
-      }
+      for (int64_t K : {256, 1408, 2568}) check_bf16_product(gemm, M, N, K, K + 64, rng);
 }
 
 namespace {
