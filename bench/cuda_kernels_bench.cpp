@@ -13,6 +13,7 @@
 #include <random>
 #include <vector>
 
+#include "bench/cuda_timing.hpp"
 #include "model/cuda/cuda_check.hpp"
 #include "model/cuda/fp8_quant.hpp"
 #include "model/cuda/gemm.hpp"
@@ -36,22 +37,7 @@ struct Dev {
   Dev& operator=(const Dev&) = delete;
 };
 
-// Times `reps` back-to-back calls of f between two events; returns ms per call.
-template <class F>
-double time_ms(F&& f, int reps) {
-  cudaEvent_t a, b;
-  DSV3_CUDA_CHECK(cudaEventCreate(&a));
-  DSV3_CUDA_CHECK(cudaEventCreate(&b));
-  DSV3_CUDA_CHECK(cudaEventRecord(a));
-  for (int i = 0; i < reps; ++i) f(i);
-  DSV3_CUDA_CHECK(cudaEventRecord(b));
-  DSV3_CUDA_CHECK(cudaEventSynchronize(b));
-  float ms = 0;
-  DSV3_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
-  return ms / reps;
-}
+using dsv3::bench::time_ms;
 
 // Runs the benchmark loop, reports the median time and the given work as rates.
 template <class F>

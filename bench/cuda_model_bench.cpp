@@ -17,6 +17,7 @@
 #include <memory>
 #include <random>
 
+#include "bench/cuda_timing.hpp"
 #include "model/backend.hpp"
 #include "model/cuda/cuda_check.hpp"
 
@@ -38,19 +39,11 @@ double copy_bandwidth() {
   DSV3_CUDA_CHECK(cudaMalloc(&a, bytes));
   DSV3_CUDA_CHECK(cudaMalloc(&b, bytes));
   DSV3_CUDA_CHECK(cudaMemset(a, 1, bytes));
-  cudaEvent_t e0, e1;
-  DSV3_CUDA_CHECK(cudaEventCreate(&e0));
-  DSV3_CUDA_CHECK(cudaEventCreate(&e1));
   DSV3_CUDA_CHECK(cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice));
-  DSV3_CUDA_CHECK(cudaEventRecord(e0));
-  for (int i = 0; i < 5; ++i) DSV3_CUDA_CHECK(cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice));
-  DSV3_CUDA_CHECK(cudaEventRecord(e1));
-  DSV3_CUDA_CHECK(cudaEventSynchronize(e1));
-  float ms = 0;
-  DSV3_CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+  const double ms = dsv3::bench::time_ms([&](int) { DSV3_CUDA_CHECK(cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice)); }, 5);
   cudaFree(a);
   cudaFree(b);
-  return 2.0 * bytes * 5 / (ms * 1e-3) / 1e9;
+  return 2.0 * bytes / (ms * 1e-3) / 1e9;
 }
 
 // Bytes one decode step of B sequences at context `ctx` must read: every weight but the embedding

@@ -8,23 +8,11 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "reports/table.hpp"
+
 namespace dsv3::reports {
 
 namespace {
-
-std::string xml_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
-    }
-  }
-  return o;
-}
 
 // A perceptually ordered sequential scale (dark blue -> teal -> yellow), by piecewise-linear
 // interpolation between anchor colors; t in [0, 1].
@@ -90,15 +78,15 @@ std::string heatmap_svg(const Heatmap& h) {
       "font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n",
       width, height, width, height);
   s += fmt::format("<rect width=\"{:.0f}\" height=\"{:.0f}\" fill=\"white\"/>\n", width, height);
-  s += fmt::format("<text x=\"{:.1f}\" y=\"28\" font-size=\"16\" font-weight=\"bold\">{}</text>\n", left, xml_escape(h.title));
+  s += fmt::format("<text x=\"{:.1f}\" y=\"28\" font-size=\"16\" font-weight=\"bold\">{}</text>\n", left, html_escape(h.title));
   // Cells (shape-rendering crispEdges so thin cells do not blur).
   s += "<g shape-rendering=\"crispEdges\">\n";
   for (int r = 0; r < rows; ++r)
     for (int c = 0; c < cols; ++c)
       s += fmt::format("<rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" fill=\"{}\"><title>{} {}, {} {}: {}</title></rect>\n",
                        left + c * cw, top + r * ch, cw + 0.05, ch + 0.05, color((v[r][c] - lo) / span),
-                       xml_escape(h.y_label), r < static_cast<int>(h.row_names.size()) ? h.row_names[r] : std::to_string(r),
-                       xml_escape(h.x_label), c < static_cast<int>(h.column_names.size()) ? h.column_names[c] : std::to_string(c),
+                       html_escape(h.y_label), r < static_cast<int>(h.row_names.size()) ? h.row_names[r] : std::to_string(r),
+                       html_escape(h.x_label), c < static_cast<int>(h.column_names.size()) ? h.column_names[c] : std::to_string(c),
                        num(h.values[r][c]));
   s += "</g>\n";
   s += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"none\" stroke=\"black\"/>\n", left, top,
@@ -108,18 +96,18 @@ std::string heatmap_svg(const Heatmap& h) {
     const double x = left + (c + 0.5) * cw;
     s += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"black\"/>\n", x, top + plot_h, x, top + plot_h + 4);
     s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", x, top + plot_h + 16,
-                     xml_escape(c < static_cast<int>(h.column_names.size()) ? h.column_names[c] : std::to_string(c)));
+                     html_escape(c < static_cast<int>(h.column_names.size()) ? h.column_names[c] : std::to_string(c)));
   }
   for (int r : ticks(rows, 20)) {
     const double y = top + (r + 0.5) * ch;
     s += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"black\"/>\n", left - 4, y, left, y);
     s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\" dominant-baseline=\"middle\">{}</text>\n", left - 6, y,
-                     xml_escape(r < static_cast<int>(h.row_names.size()) ? h.row_names[r] : std::to_string(r)));
+                     html_escape(r < static_cast<int>(h.row_names.size()) ? h.row_names[r] : std::to_string(r)));
   }
   s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", left + plot_w / 2, top + plot_h + 34,
-                   xml_escape(h.x_label));
+                   html_escape(h.x_label));
   s += fmt::format("<text x=\"20\" y=\"{:.1f}\" text-anchor=\"middle\" transform=\"rotate(-90 20 {:.1f})\">{}</text>\n",
-                   top + plot_h / 2, top + plot_h / 2, xml_escape(h.y_label));
+                   top + plot_h / 2, top + plot_h / 2, html_escape(h.y_label));
   // Legend: a vertical color bar, high at the top.
   const int steps = 64;
   s += "<g shape-rendering=\"crispEdges\">\n";
@@ -137,10 +125,10 @@ std::string heatmap_svg(const Heatmap& h) {
   }
   const std::string legend = h.center_on_mean ? h.value_label + " / row mean" : h.value_label;
   s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" transform=\"rotate(-90 {:.1f} {:.1f})\">{}</text>\n",
-                   bar_x + bar_w + 62, top + plot_h / 2, bar_x + bar_w + 62, top + plot_h / 2, xml_escape(legend));
+                   bar_x + bar_w + 62, top + plot_h / 2, bar_x + bar_w + 62, top + plot_h / 2, html_escape(legend));
   double y = top + plot_h + 56;
   for (const auto& line : caption_lines) {
-    s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" fill=\"#333\">{}</text>\n", left, y, xml_escape(line));
+    s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" fill=\"#333\">{}</text>\n", left, y, html_escape(line));
     y += 18;
   }
   s += "</svg>\n";

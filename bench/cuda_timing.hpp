@@ -1,0 +1,26 @@
+#pragma once
+// Event timing shared by the CUDA benchmarks (cuda_kernels_bench, cuda_model_bench).
+#include <cuda_runtime.h>
+
+#include "model/cuda/cuda_check.hpp"
+
+namespace dsv3::bench {
+
+// Times `reps` back-to-back calls of f(i) on the default stream between two events; ms per call.
+template <class F>
+double time_ms(F&& f, int reps) {
+  cudaEvent_t a, b;
+  DSV3_CUDA_CHECK(cudaEventCreate(&a));
+  DSV3_CUDA_CHECK(cudaEventCreate(&b));
+  DSV3_CUDA_CHECK(cudaEventRecord(a));
+  for (int i = 0; i < reps; ++i) f(i);
+  DSV3_CUDA_CHECK(cudaEventRecord(b));
+  DSV3_CUDA_CHECK(cudaEventSynchronize(b));
+  float ms = 0;
+  DSV3_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  return ms / reps;
+}
+
+}  // namespace dsv3::bench
