@@ -78,9 +78,13 @@ __global__ void __launch_bounds__(kThreads, 1) mla_decode_kernel(Params p) {
     const __nv_bfloat16* src = a.kv_cache + phys * kMlaBlock * kMlaKvDim;
     __nv_bfloat16* dst = kvs + stage * kMlaBlock * kLd;
     const int valid = min(kMlaBlock, L - blk * kMlaBlock);
-    for (int c = tid; c < kMlaBlock * kChunksPerRow; c += kThreads) {
-      const int r = c / kChunksPerRow, col = (c % kChunksPerRow) * 8;
-      cp_async_16(dst + r * kLd + col, src + static_cast<int64_t>(r) * kMlaKvDim + col, r < valid ? 16 : 0);
+    // Warp w copies rows w, w + 8, ...; lane l chunks l, l + 32, l + 64 (< 72) of each: no divisions.
+#pragma unroll
+    for (int r = warp; r < kMlaBlock; r += kThreads / 32) {
+      const int bytes = r < valid ? 16 : 0;
+#pragma unroll
+      for (int c = lane; c < kChunksPerRow; c += 32)
+        cp_async_16(dst + r * kLd + c * 8, src + static_cast<int64_t>(r) * kMlaKvDim + c * 8, bytes);
     }
   };
   load_block(blk0, 0);
@@ -122,15 +126,20 @@ __global__ void __launch_bounds__(kThreads, 1) mla_decode_kernel(Params p) {
         for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
           for (int e = 0; e < 4; ++e) acc[h][mt][e] = 0.f;
-      const __nv_bfloat16* krow = kv + (warp * 8 + g) * kLd + 2 * t4;
-#pragma unroll 4
-      for (int ks = 0; ks < kMlaKvDim / 16; ++ks) {
-        const uint32_t b0 = lds32(krow + ks * 16), b1 = lds32(krow + ks * 16 + 8);
+      // ldmatrix: one x4 gives the K fragments of two k-steps, one x4 a Q fragment.
+      const __nv_bfloat16* kaddr = kv + (warp * 8 + (lane & 7)) * kLd + 8 * (lane >> 3);
+      const __nv_bfloat16* qaddr = qs + (lane & 15) * kLd + 8 * (lane >> 4);
+#pragma unroll 2
+      for (int ks = 0; ks < kMlaKvDim / 16; ks += 2) {
+        uint32_t bk[4];
+        ldmatrix_x4(bk, kaddr + ks * 16);
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt) {
-          const __nv_bfloat16* qr = qs + (mt * 16 + g) * kLd + ks * 16 + 2 * t4;
-          const uint32_t af[4] = {lds32(qr), lds32(qr + 8 * kLd), lds32(qr + 8), lds32(qr + 8 * kLd + 8)};
-          mma_bf16_16816(acc[ks & 1][mt], af, b0, b1);
+          uint32_t a0[4], a1[4];
+          ldmatrix_x4(a0, qaddr + mt * 16 * kLd + ks * 16);
+          ldmatrix_x4(a1, qaddr + mt * 16 * kLd + (ks + 1) * 16);
+          mma_bf16_16816(acc[0][mt], a0, bk[0], bk[1]);
+          mma_bf16_16816(acc[1][mt], a1, bk[2], bk[3]);
         }
       }
       const int tok = warp * 8 + 2 * t4;
@@ -202,13 +211,8 @@ __global__ void __launch_bounds__(kThreads, 1) mla_decode_kernel(Params p) {
       for (int kk = 0; kk < kMlaBlock / 16; ++kk) {
         uint32_t af[MT][4];
 #pragma unroll
-        for (int mt = 0; mt < MT; ++mt) {
-          const __nv_bfloat16* pr = ps + (mt * 16 + g) * S::kP + kk * 16 + 2 * t4;
-          af[mt][0] = lds32(pr);
-          af[mt][1] = lds32(pr + 8 * S::kP);
-          af[mt][2] = lds32(pr + 8);
-          af[mt][3] = lds32(pr + 8 * S::kP + 8);
-        }
+        for (int mt = 0; mt < MT; ++mt)
+          ldmatrix_x4(af[mt], ps + (mt * 16 + (lane & 15)) * S::kP + kk * 16 + 8 * (lane >> 4));
 #pragma unroll
         for (int jj = 0; jj < 4; ++jj) {
           uint32_t bf[4];
