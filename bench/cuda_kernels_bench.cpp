@@ -1,5 +1,6 @@
 // CUDA kernel benchmarks on the GPU (CUDA events, manual time): device-to-device copy bandwidth,
-// GEMMs on DeepSeek-V3's shapes (FP8 block-scaled, FP8 per-tensor, BF16, all through cuBLASLt),
+// GEMMs on DeepSeek-V3's shapes (FP8 block-scaled through cuBLASLt and our skinny kernel, FP8
+// per-tensor and BF16 through cuBLASLt),
 // activation quantization, MLA decode (GB/s) and prefill (TFLOPS), and the routed-expert pass.
 // Each benchmark reports the median over its iterations in its counters; scripts/bench_cuda.sh
 // runs them all and tabulates them. Without the CUDA backend or a GPU it registers nothing.
@@ -16,6 +17,7 @@
 #include "bench/cuda_timing.hpp"
 #include "model/cuda/cuda_check.hpp"
 #include "model/cuda/fp8_quant.hpp"
+#include "model/cuda/fp8_skinny.hpp"
 #include "model/cuda/gemm.hpp"
 #include "model/cuda/mla_decode.hpp"
 #include "model/cuda/mla_prefill.hpp"
@@ -77,14 +79,22 @@ void BM_CopyBandwidth(benchmark::State& state) {
           2.0 * bytes);
 }
 
-enum Variant { kFp8Block = 0, kFp8Tensor = 1, kFp8TensorFast = 2, kBf16 = 3 };
+// kFp8Block: what the model runs (the faster of cuBLASLt and our skinny kernel, chosen at the first
+// call); kFp8BlockLt / kFp8BlockOwn: each side forced.
+enum Variant { kFp8Block = 0, kFp8Tensor = 1, kFp8TensorFast = 2, kBf16 = 3, kFp8BlockLt = 4, kFp8BlockOwn = 5 };
 
 void BM_Gemm(benchmark::State& state) {
   const int64_t M = state.range(0), N = state.range(1), K = state.range(2);
   const auto v = static_cast<Variant>(state.range(3));
-  static mc::Gemm gemm;
-  if (v == kFp8Block && !mc::Gemm::block_scaling_supported()) {
+  static mc::Gemm gemm, gemm_lt, gemm_own;
+  gemm_lt.set_fp8_block_impl(mc::Gemm::Fp8BlockImpl::CublasLt);
+  gemm_own.set_fp8_block_impl(mc::Gemm::Fp8BlockImpl::Own);
+  if ((v == kFp8Block || v == kFp8BlockLt) && !mc::Gemm::block_scaling_supported()) {
     state.SkipWithError("no cuBLASLt block scaling");
+    return;
+  }
+  if (v == kFp8BlockOwn && !mc::fp8_skinny_supported(M, N, K)) {
+    state.SkipWithError("shape outside the skinny FP8 kernel");
     return;
   }
   const bool is_fp8 = v != kBf16;
@@ -108,7 +118,9 @@ void BM_Gemm(benchmark::State& state) {
     const int c = i % copies;
     switch (v) {
       case kFp8Block:
-        gemm.fp8_block(reinterpret_cast<fp8*>(x.p), xs.p, reinterpret_cast<fp8*>(w.p) + c * N * K, ws.p + c * nb * kb,
+      case kFp8BlockLt:
+      case kFp8BlockOwn:
+        (v == kFp8Block ? gemm : v == kFp8BlockLt ? gemm_lt : gemm_own).fp8_block(reinterpret_cast<fp8*>(x.p), xs.p, reinterpret_cast<fp8*>(w.p) + c * N * K, ws.p + c * nb * kb,
                        d.p, N, M, N, K, 0.f, nullptr);
         break;
       case kFp8Tensor:
@@ -129,8 +141,13 @@ void BM_Gemm(benchmark::State& state) {
 
 void GemmArgs(benchmark::internal::Benchmark* b) {
   const int64_t nk[][2] = {{2112, 7168}, {24576, 1536}, {32768, 512}, {7168, 16384}, {4096, 7168}, {7168, 2048}};
-  for (int v : {kFp8Block, kFp8Tensor, kFp8TensorFast, kBf16})
+  for (int v : {kFp8Block, kFp8Tensor, kFp8TensorFast, kBf16, kFp8BlockLt, kFp8BlockOwn})
     for (int64_t m : {64, 128, 4096})
+      for (auto& s : nk)
+        if (v != kFp8BlockOwn || m <= mc::kFp8SkinnyMaxRows) b->Args({m, s[0], s[1], v});
+  // Decode sizes, FP8 block-scaled only: the model's FP8 projections at batch 1-8.
+  for (int v : {kFp8BlockLt, kFp8BlockOwn})
+    for (int64_t m : {1, 4, 8})
       for (auto& s : nk) b->Args({m, s[0], s[1], v});
   b->ArgNames({"M", "N", "K", "variant"});
 }

@@ -24,7 +24,7 @@ if [ "${SKIP_TESTS:-0}" != 1 ]; then
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
 fi
 # One process per group: a failure in one group leaves the others' numbers.
-groups=${BENCH_FILTER:-"BM_CopyBandwidth BM_Gemm/.*variant:0 BM_Gemm/.*variant:1 BM_Gemm/.*variant:2 BM_Gemm/.*variant:3 BM_ActQuant BM_MlaDecode BM_MlaPrefill BM_MoeRouted"}
+groups=${BENCH_FILTER:-"BM_CopyBandwidth BM_Gemm/.*variant:0 BM_Gemm/.*variant:1 BM_Gemm/.*variant:2 BM_Gemm/.*variant:3 BM_Gemm/.*variant:4 BM_Gemm/.*variant:5 BM_ActQuant BM_MlaDecode BM_MlaPrefill BM_MoeRouted"}
 tmp=$(mktemp -d)
 i=0
 for g in $groups; do

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "model/cuda/cuda_check.hpp"
+#include "model/cuda/fp8_skinny.hpp"
 #include "model/cuda/pdl.cuh"
 
 namespace dsv3::model::cuda {
@@ -20,6 +21,8 @@ struct Gemm::Plan {
   int n_algos = 0;
   int chosen = 0;
   bool tuned = false;
+  float best_ms = 0.f;   // the chosen candidate's time at tuning (0: not timed)
+  bool skinny = false;   // FP8 block: our own kernel beat cuBLASLt at tuning
   Kind kind{};
   int64_t M = 0, N = 0, K = 0, ldd = 0;
   size_t out_size = 2;
@@ -40,10 +43,9 @@ Gemm::Gemm() {
 
 Gemm::~Gemm() {
   plans_.clear();
-  for (auto& [stream, pad] : pads_) {
-    if (pad.x) cudaFree(pad.x);
-    if (pad.d) cudaFree(pad.d);
-  }
+  for (auto& [stream, pad] : pads_)
+    for (void* b : {pad.x, pad.d, pad.skinny_part, pad.skinny_cnt})
+      if (b) cudaFree(b);
   if (tune_d_) cudaFree(tune_d_);
   if (workspace_) cudaFree(workspace_);
   for (auto& [stream, ws] : stream_ws_) cudaFree(ws);
@@ -143,13 +145,18 @@ void small_gemm(const __nv_bfloat16* X, int64_t ldx, int64_t sx, const __nv_bflo
 // (8 b + w) * RPW ... + RPW - 1; each lane keeps kSlab 16-byte chunks of a row in flight.
 constexpr int kGemvMaxRows = 8, kGemvWarps = 8, kGemvSlab = 8;
 
+// Batched (blockIdx.y = b): X, W and D advance by sx, sw and sd elements per batch entry.
 template <int RPW, bool kF32>
 __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const __nv_bfloat16* __restrict__ X, int64_t ldx,
                                                                const __nv_bfloat16* __restrict__ W, void* D,
-                                                               int64_t ldd, int M, int64_t N, int64_t K, float beta) {
+                                                               int64_t ldd, int M, int64_t N, int64_t K, float beta,
+                                                               int64_t sx, int64_t sw, int64_t sd) {
   extern __shared__ __align__(16) unsigned char gemv_smem[];
   __nv_bfloat16* xs = reinterpret_cast<__nv_bfloat16*>(gemv_smem);
   pdl_trigger();
+  X += blockIdx.y * sx;
+  W += blockIdx.y * sw;
+  D = static_cast<char*>(D) + blockIdx.y * sd * (kF32 ? 4 : 2);
   const int64_t chunks = K / 8;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int64_t row0 = (static_cast<int64_t>(blockIdx.x) * kGemvWarps + warp) * RPW;
@@ -236,16 +243,83 @@ bool use_gemv(const void* X, int64_t ldx, const void* W, int64_t M, int64_t K) {
 
 template <int RPW, bool kF32>
 void gemv_launch(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void* D, int64_t ldd, int64_t M,
-                 int64_t N, int64_t K, float beta, cudaStream_t stream) {
+                 int64_t N, int64_t K, float beta, cudaStream_t stream, int64_t batch = 1, int64_t sx = 0,
+                 int64_t sw = 0, int64_t sd = 0) {
   const size_t smem = static_cast<size_t>(M) * K * 2;
-  const unsigned grid = static_cast<unsigned>((N + kGemvWarps * RPW - 1) / (kGemvWarps * RPW));
+  const dim3 grid(static_cast<unsigned>((N + kGemvWarps * RPW - 1) / (kGemvWarps * RPW)), static_cast<unsigned>(batch));
   static size_t attr = 48 * 1024;
   if (smem > attr) {
     DSV3_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<RPW, kF32>, cudaFuncAttributeMaxDynamicSharedMemorySize, 96 * 1024));
     attr = 96 * 1024;
   }
-  launch_pdl(gemv_kernel<RPW, kF32>, dim3(grid), dim3(kGemvWarps * 32), smem, stream, X, ldx, W, D, ldd,
-             static_cast<int>(M), N, K, beta);
+  launch_pdl(gemv_kernel<RPW, kF32>, grid, dim3(kGemvWarps * 32), smem, stream, X, ldx, W, D, ldd,
+             static_cast<int>(M), N, K, beta, sx, sw, sd);
+}
+
+// Decode-sized products against a weight stored [K, N] (row stride ldw), batched like gemv_kernel:
+// y_b[m, n] = sum_k X_b[m, k] W_b[k, n]. CTA (tile, b) owns 64 columns, lane l two of them (one
+// 4-byte load per weight row, a warp reads 128 contiguous bytes), warp w the rows k = w, w + 8, ...;
+// the eight warps' sums meet in shared memory. Every weight is read once.
+constexpr int kGemvKnCols = 64;
+
+__global__ void __launch_bounds__(kGemvWarps * 32) gemv_kn_kernel(const __nv_bfloat16* __restrict__ X, int64_t ldx,
+                                                                  int64_t sx, const __nv_bfloat16* __restrict__ W,
+                                                                  int64_t ldw, int64_t sw, __nv_bfloat16* D,
+                                                                  int64_t ldd, int64_t sd, int M, int64_t N, int64_t K) {
+  __shared__ float red[kGemvWarps][kGemvMaxRows][kGemvKnCols];
+  pdl_trigger();
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t b = blockIdx.y, n = static_cast<int64_t>(blockIdx.x) * kGemvKnCols + 2 * lane;
+  X += b * sx;
+  W += b * sw;
+  D += b * sd;
+  const bool in = n < N;  // N is even (checked by the caller)
+  float acc[kGemvMaxRows][2] = {};
+  // Rows in batches of kAhead per warp, all loads of a batch in flight together; the first batch
+  // (the weights depend on no earlier kernel) before waiting for the kernel that writes X.
+  constexpr int kAhead = 16;
+  __nv_bfloat162 wv[kAhead];
+  auto load = [&](int64_t base) {
+#pragma unroll
+    for (int i = 0; i < kAhead; ++i) {
+      const int64_t k = base + warp + i * kGemvWarps;
+      wv[i] = in && k < K ? *reinterpret_cast<const __nv_bfloat162*>(W + k * ldw + n) : __floats2bfloat162_rn(0.f, 0.f);
+    }
+  };
+  load(0);
+  pdl_wait();
+  for (int64_t base = 0; base < K; base += kAhead * kGemvWarps) {
+    if (base > 0) load(base);
+#pragma unroll
+    for (int i = 0; i < kAhead; ++i) {
+      const int64_t k = base + warp + i * kGemvWarps;
+      if (k >= K) break;
+      const float2 wf = __bfloat1622float2(wv[i]);
+#pragma unroll
+      for (int m = 0; m < kGemvMaxRows; ++m) {
+        if (m >= M) break;
+        const float x = __bfloat162float(X[m * ldx + k]);
+        acc[m][0] = fmaf(x, wf.x, acc[m][0]);
+        acc[m][1] = fmaf(x, wf.y, acc[m][1]);
+      }
+    }
+  }
+#pragma unroll
+  for (int m = 0; m < kGemvMaxRows; ++m) {
+    if (m >= M) break;
+    red[warp][m][2 * lane] = acc[m][0];
+    red[warp][m][2 * lane + 1] = acc[m][1];
+  }
+  __syncthreads();
+  for (int i = threadIdx.x; i < M * kGemvKnCols; i += blockDim.x) {
+    const int m = i / kGemvKnCols, c = i % kGemvKnCols;
+    const int64_t col = static_cast<int64_t>(blockIdx.x) * kGemvKnCols + c;
+    if (col >= N) continue;
+    float v = 0.f;
+#pragma unroll
+    for (int w = 0; w < kGemvWarps; ++w) v += red[w][m][c];
+    D[m * ldd + col] = __float2bfloat16(v);
+  }
 }
 
 template <int RPW>
@@ -406,6 +480,7 @@ void Gemm::tune(Plan& p, const void* W, const void* X, const float* w_scale, con
       if (ms < best) {
         best = ms;
         p.chosen = i;
+        p.best_ms = ms;
       }
     } catch (const std::runtime_error&) {
       // A candidate that fails to launch is skipped.
@@ -442,6 +517,24 @@ void Gemm::bf16_batched(const __nv_bfloat16* X, int64_t ldx, int64_t sx, const _
   if (M == 0 || batch == 0) return;
   if (use_small_gemm(N, K)) {
     small_gemm(X, ldx, sx, W, ldw, sw, w_nk, D, ldd, sd, false, M, N, K, batch, 0.f, stream);
+    return;
+  }
+  // Decode sizes: the GEMV kernels, batched (the per-head absorptions of MLA decode).
+  // DSV3_CUDA_GEMV_BATCHED=0 leaves them to cuBLASLt (a diagnostic).
+  static const bool batched_gemv = [] {
+    const char* e = std::getenv("DSV3_CUDA_GEMV_BATCHED");
+    return !(e && std::string(e) == "0");
+  }();
+  if (batched_gemv && w_nk && use_gemv(X, ldx, W, M, K) && ldw == K && sx % 8 == 0 && sw % 8 == 0) {
+    gemv_launch<1, false>(X, ldx, W, D, ldd, M, N, K, 0.f, stream, batch, sx, sw, sd);
+    DSV3_CUDA_CHECK(cudaGetLastError());
+    return;
+  }
+  if (batched_gemv && !w_nk && use_gemv(X, ldx, W, M, K) && N % 2 == 0 && ldw % 2 == 0 && sw % 2 == 0) {
+    const dim3 grid(static_cast<unsigned>((N + kGemvKnCols - 1) / kGemvKnCols), static_cast<unsigned>(batch));
+    launch_pdl(gemv_kn_kernel, grid, dim3(kGemvWarps * 32), 0, stream, X, ldx, sx, W, ldw, sw, D, ldd, sd,
+               static_cast<int>(M), N, K);
+    DSV3_CUDA_CHECK(cudaGetLastError());
     return;
   }
   Spec s;
@@ -500,10 +593,44 @@ void Gemm::fp8_block(const __nv_fp8_e4m3* Xq, const float* x_scales, const __nv_
   if (!block_scaling_supported())
     throw std::runtime_error("FP8 block-scaled GEMM needs cuBLASLt >= 12.9 on a compute-capability-9.0 GPU (have " +
                              std::to_string(cublaslt_version()) + ")");
+  static const Fp8BlockImpl env_impl = [] {
+    const char* e = std::getenv("DSV3_CUDA_FP8_GEMM");
+    const std::string v = e ? e : "";
+    return v == "cublaslt" ? Fp8BlockImpl::CublasLt : v == "own" ? Fp8BlockImpl::Own : Fp8BlockImpl::Auto;
+  }();
+  const Fp8BlockImpl impl = fp8_impl_ != Fp8BlockImpl::Auto ? fp8_impl_ : env_impl;
+  const bool own_ok = impl != Fp8BlockImpl::CublasLt && fp8_skinny_supported(M, N, K);
   const int64_t Mp = (M + 3) / 4 * 4;
+  if (own_ok && (impl == Fp8BlockImpl::Own || (Mp != M && M <= 8))) {
+    fp8_skinny(Xq, x_scales, Wq, w_scales, D, ldd, M, N, K, beta, stream);
+    return;
+  }
   if (Mp == M) {
-    run(plan(Kind::FP8_BLOCK, M, N, K, K, ldd, OutType::BF16, beta != 0.0f, alignment({addr(Xq), addr(Wq), addr(D)})),
-        Wq, Xq, D, w_scales, x_scales, beta, stream);
+    Plan& p = plan(Kind::FP8_BLOCK, M, N, K, K, ldd, OutType::BF16, beta != 0.0f, alignment({addr(Xq), addr(Wq), addr(D)}));
+    if (!p.tuned) {
+      tune(p, Wq, Xq, w_scales, x_scales, stream);
+      if (own_ok && p.best_ms > 0.f) {
+        // Our kernel against cuBLASLt's fastest, same operands, output to the tuning scratch.
+        cudaEvent_t e0, e1;
+        DSV3_CUDA_CHECK(cudaEventCreate(&e0));
+        DSV3_CUDA_CHECK(cudaEventCreate(&e1));
+        auto* scratch_d = static_cast<__nv_bfloat16*>(tune_d_);
+        fp8_skinny(Xq, x_scales, Wq, w_scales, scratch_d, ldd, M, N, K, 0.f, stream);
+        DSV3_CUDA_CHECK(cudaEventRecord(e0, stream));
+        for (int r = 0; r < 5; ++r) fp8_skinny(Xq, x_scales, Wq, w_scales, scratch_d, ldd, M, N, K, 0.f, stream);
+        DSV3_CUDA_CHECK(cudaEventRecord(e1, stream));
+        DSV3_CUDA_CHECK(cudaEventSynchronize(e1));
+        float ms = 0;
+        DSV3_CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+        cudaEventDestroy(e0);
+        cudaEventDestroy(e1);
+        p.skinny = ms < p.best_ms;
+      }
+    }
+    if (p.skinny)
+      fp8_skinny(Xq, x_scales, Wq, w_scales, D, ldd, M, N, K, beta, stream);
+    else
+      run(p, Wq, Xq, D, w_scales, x_scales, beta, stream);
     return;
   }
   // M not a multiple of 4: a zero-padded copy of X (the scales are already laid out for Mp rows),
@@ -521,6 +648,29 @@ void Gemm::fp8_block(const __nv_fp8_e4m3* Xq, const float* x_scales, const __nv_
   run(plan(Kind::FP8_BLOCK, Mp, N, K, K, N, OutType::BF16, beta != 0.0f, alignment({addr(Wq)})), Wq, pad_x, pad_d,
       w_scales, x_scales, beta, stream);
   DSV3_CUDA_CHECK(cudaMemcpy2DAsync(D, ld, pad_d, row, row, static_cast<size_t>(M), cudaMemcpyDeviceToDevice, stream));
+}
+
+void Gemm::fp8_skinny(const __nv_fp8_e4m3* Xq, const float* x_scales, const __nv_fp8_e4m3* Wq, const float* w_scales,
+                      __nv_bfloat16* D, int64_t ldd, int64_t M, int64_t N, int64_t K, float beta, cudaStream_t stream) {
+  Fp8SkinnyArgs a;
+  a.X = Xq;
+  a.x_scales = x_scales;
+  a.W = Wq;
+  a.w_scales = w_scales;
+  a.D = D;
+  a.ldd = ldd;
+  a.M = static_cast<int>(M);
+  a.N = N;
+  a.K = K;
+  a.beta = beta;
+  Pad& pad = pads_[stream];
+  grow(pad.skinny_part, pad.skinny_part_bytes, fp8_skinny_partial_bytes(a));
+  const size_t cnt = fp8_skinny_counter_bytes(a);
+  if (cnt > pad.skinny_cnt_bytes) {
+    grow(pad.skinny_cnt, pad.skinny_cnt_bytes, cnt);
+    DSV3_CUDA_CHECK(cudaMemset(pad.skinny_cnt, 0, cnt));  // the kernel leaves them at zero
+  }
+  fp8_skinny_gemm(a, static_cast<float*>(pad.skinny_part), static_cast<int*>(pad.skinny_cnt), stream);
 }
 
 void Gemm::fp8_tensor(const __nv_fp8_e4m3* Xq, const float* x_scale, const __nv_fp8_e4m3* Wq, const float* w_scale,

@@ -13,6 +13,12 @@
 // Each new shape is autotuned once, at its first call outside graph capture: the heuristic's top
 // candidates are timed on the real operands (output to a scratch buffer) and the fastest is kept.
 //
+// FP8 block-scaled products with M <= 128 may instead take our own kernel (fp8_skinny.hpp): at a
+// shape's autotuning it is timed against cuBLASLt's candidates and kept when faster (measured: at
+// decode sizes, M <= 8, it streams the weights at up to 3.5 TB/s where cuBLASLt reaches 0.3-2.9;
+// at M = 64/128 cuBLASLt is faster); M <= 8 not a multiple of 4 takes it directly (no padded copies). DSV3_CUDA_FP8_GEMM=cublaslt or =own forces
+// one side (diagnostics and benchmarks; set_fp8_block_impl does the same).
+//
 // Decode-sized BF16 products (M <= 8 rows) bypass cuBLASLt: a GEMV kernel on CUDA cores streams the
 // weights once (cuBLASLt's kernels for such shapes read small weights far below the HBM bandwidth).
 #include <cublasLt.h>
@@ -45,6 +51,8 @@ class Gemm {
   static int cublaslt_version();
   // Autotuning on (default) or off (the heuristic's first choice).
   void set_autotune(bool on) { autotune_ = on; }
+  enum class Fp8BlockImpl { Auto, CublasLt, Own };
+  void set_fp8_block_impl(Fp8BlockImpl impl) { fp8_impl_ = impl; }
   // Changes whenever a buffer that launches point into is (re)allocated: padding buffers and the
   // per-stream workspaces. CUDA graphs captured before a change are stale.
   uint64_t generation() const { return generation_; }
@@ -119,7 +127,12 @@ class Gemm {
   struct Pad {
     void *x = nullptr, *d = nullptr;
     size_t x_bytes = 0, d_bytes = 0;
+    void *skinny_part = nullptr, *skinny_cnt = nullptr;  // the skinny FP8 kernel's split-K scratch
+    size_t skinny_part_bytes = 0, skinny_cnt_bytes = 0;
   };
+  void fp8_skinny(const __nv_fp8_e4m3* Xq, const float* x_scales, const __nv_fp8_e4m3* Wq, const float* w_scales,
+                  __nv_bfloat16* D, int64_t ldd, int64_t M, int64_t N, int64_t K, float beta, cudaStream_t stream);
+  Fp8BlockImpl fp8_impl_ = Fp8BlockImpl::Auto;
   std::map<cudaStream_t, Pad> pads_;
   void* workspace_ = nullptr;  // placeholder scale pointer for the heuristic
   size_t workspace_bytes_ = 0;

@@ -1,5 +1,5 @@
-// gpu label: FP8 activation quantization and the cuBLASLt GEMMs (BF16, FP8 block-scaled) against
-// float64 references on the host.
+// gpu label: FP8 activation quantization, the cuBLASLt GEMMs (BF16, FP8 block-scaled) and our
+// skinny FP8 block-scaled kernel against float64 references on the host.
 #include <gtest/gtest.h>
 
 #if DSV3_HAVE_CUDA
@@ -8,6 +8,7 @@
 
 #include "cuda_test_util.hpp"
 #include "model/cuda/fp8_quant.hpp"
+#include "model/cuda/fp8_skinny.hpp"
 #include "model/cuda/gemm.hpp"
 #include "support/test_support.hpp"
 
@@ -167,7 +168,10 @@ void check_batched(int64_t M, int64_t heads, int64_t K, int64_t N, uint32_t seed
 
 TEST(CudaGemm, Bf16StridedBatchedBothOrientations) {
   if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
-  check_batched(5, 3, 64, 96, 22);   // cuBLASLt
+  check_batched(24, 3, 64, 96, 22);  // cuBLASLt
+  check_batched(5, 3, 64, 96, 25);   // decode sizes (M <= 8): the batched GEMV kernels, a partial column tile
+  check_batched(1, 16, 128, 512, 26);  // MLA decode's W_UK absorption (mid model shapes)
+  check_batched(3, 16, 512, 128, 27);  // and its W_UV
   check_batched(7, 4, 16, 32, 23);   // small shapes (the fixtures' W_UK): the plain kernel
   check_batched(7, 4, 32, 24, 24);   // (W_UV)
 }
@@ -192,8 +196,13 @@ TEST(CudaGemm, Bf16SmallShapesAccumulate) {
 
 namespace {
 
-// Block-scaled FP8 GEMM against float64 over exactly the dequantized operands.
-void check_fp8_block(int64_t M, int64_t N, int64_t K, uint32_t seed) {
+// Block-scaled FP8 GEMM against float64 over exactly the dequantized operands; D has row stride
+// ldd (0: N) and starts at d0 = 0.5 (beta = 1 adds into it). Called `calls` times (the split-K
+// counters must be back at zero after each call).
+void check_fp8_block(int64_t M, int64_t N, int64_t K, uint32_t seed,
+                     mc::Gemm::Fp8BlockImpl impl = mc::Gemm::Fp8BlockImpl::CublasLt, int64_t ldd = 0, float beta = 0.f,
+                     int calls = 1) {
+  if (ldd == 0) ldd = N;
   std::mt19937 rng(seed);
   auto x = random_bf16_values(M * K, rng, 2.0f);
   std::vector<float> w(N * K);
@@ -206,12 +215,23 @@ void check_fp8_block(int64_t M, int64_t N, int64_t K, uint32_t seed) {
   const int64_t nb = (N + 127) / 128, kb = K / 128;
   const int64_t Mp = mc::act_scale_rows(M);
   DeviceBuffer<float> dxs(Mp * kb), dws(nb * kb);
-  DeviceBuffer<bf16> dd(M * N);
-  dd.poison();
+  const std::vector<bf16> d0(M * ldd, bf16(0.5f));
+  DeviceBuffer<bf16> dd(d0);
+  if (beta == 0.f) dd.poison();
   mc::quantize_act_1x128(dx.get(), K, M, K, dxq.get(), dxs.get(), nullptr, 0, false, nullptr);
   mc::quantize_weight_128x128(dw.get(), N, K, dwq.get(), dws.get(), nullptr);
   mc::Gemm gemm;
-  gemm.fp8_block(dxq.get(), dxs.get(), dwq.get(), dws.get(), dd.get(), N, M, N, K, 0.f, nullptr);
+  gemm.set_fp8_block_impl(impl);
+  std::vector<float> got, first;
+  for (int c = 0; c < calls; ++c) {
+    if (c > 0) dd.upload(d0);
+    gemm.fp8_block(dxq.get(), dxs.get(), dwq.get(), dws.get(), dd.get(), ldd, M, N, K, beta, nullptr);
+    const auto all = to_float(dd.download());
+    got.clear();
+    for (int64_t m = 0; m < M; ++m) got.insert(got.end(), all.begin() + m * ldd, all.begin() + m * ldd + N);
+    if (c == 0) first = got;
+    else EXPECT_EQ(got, first) << "call " << c << " differs from the first (M=" << M << " N=" << N << " K=" << K << ")";
+  }
   const auto xq = dxq.download(), wq = dwq.download();
   const auto xs = dxs.download(), ws = dws.download();
   std::vector<double> ref(M * N);
@@ -221,9 +241,9 @@ void check_fp8_block(int64_t M, int64_t N, int64_t K, uint32_t seed) {
       for (int64_t k = 0; k < K; ++k)
         acc += static_cast<double>(to_f(xq[m * K + k])) * xs[(k / 128) * Mp + m] * to_f(wq[n * K + k]) *
                ws[(n / 128) * kb + k / 128];
-      ref[m * N + n] = acc;
+      ref[m * N + n] = acc + beta * 0.5;
     }
-  const double err = rel_error(to_float(dd.download()), ref);
+  const double err = rel_error(got, ref);
   EXPECT_LT(err, 5e-3) << "M=" << M << " N=" << N << " K=" << K;
 }
 
@@ -239,6 +259,34 @@ TEST(CudaGemm, Fp8BlockScaledMatchesDequantizedReference) {
   check_fp8_block(200, 128, 1536, 34);
   check_fp8_block(15, 2112, 512, 35);  // M not a multiple of 4: padded internally
   check_fp8_block(6, 256, 512, 36);
+}
+
+// Our skinny kernel (fp8_skinny.hpp), forced: every row-tile width (M up to 8, 16, 32, 64, 128),
+// split K (K = 7168 over 9 or 33 tiles) and whole K, a ragged last 128-row scale block (N = 576),
+// a row stride wider than N, beta = 1, repeated calls (split-K counters reset, same result).
+TEST(CudaGemm, Fp8BlockOwnKernelMatchesDequantizedReference) {
+  if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
+  if (!mc::fp8_skinny_supported(1, 64, 128)) GTEST_SKIP() << "no wgmma (sm_90) here";
+  const auto own = mc::Gemm::Fp8BlockImpl::Own;
+  check_fp8_block(1, 576, 7168, 41, own, 0, 0.f, 3);
+  check_fp8_block(6, 256, 512, 42, own);
+  check_fp8_block(15, 2112, 512, 43, own, 2200, 1.f);
+  check_fp8_block(32, 576, 2048, 44, own, 0, 1.f, 2);
+  check_fp8_block(64, 2112, 7168, 45, own, 0, 0.f, 2);
+  check_fp8_block(100, 640, 1536, 46, own);
+  check_fp8_block(128, 576, 7168, 47, own, 600, 1.f, 2);
+  EXPECT_FALSE(mc::fp8_skinny_supported(129, 64, 128));
+  EXPECT_FALSE(mc::fp8_skinny_supported(8, 100, 128));
+}
+
+// Auto: whichever of our kernel and cuBLASLt timed faster at the first call; same numbers.
+TEST(CudaGemm, Fp8BlockAutoChoiceMatchesDequantizedReference) {
+  if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
+  if (!mc::Gemm::block_scaling_supported()) GTEST_SKIP() << "no cuBLASLt block scaling here";
+  const auto aut = mc::Gemm::Fp8BlockImpl::Auto;
+  check_fp8_block(64, 2112, 7168, 51, aut, 0, 0.f, 2);
+  check_fp8_block(5, 576, 1024, 52, aut, 0, 1.f, 2);
+  check_fp8_block(256, 512, 512, 53, aut);
 }
 
 TEST(CudaGemm, Fp8BlockScaledRejectsKBlocksNotAMultipleOfFour) {
