@@ -1,8 +1,8 @@
 // The CUDA backend: DeepSeek-V3 on one GPU behind the Backend interface (model/backend.hpp).
 //
 // Weights are resident in their stored dtype: BF16 as is; FP8 e4m3 with its 128x128 scales when
-// cuBLASLt's block-scaled GEMM takes the shape (K a multiple of 512, 128x128 blocks), run W8A8 with
-// 1x128 activation quantization (DeepSeek's recipe); other FP8 or F32/F16 tensors become BF16 at
+// the block-scaled GEMM takes the shape (K a multiple of 512, 128x128 blocks; cuBLASLt's, or our
+// wgmma kernel for few rows, gemm.hpp), run W8A8 with 1x128 activation quantization (DeepSeek's recipe); other FP8 or F32/F16 tensors become BF16 at
 // load. Activations and the residual stream are BF16 (as HF's BF16 model), accumulation FP32,
 // logits FP32. The latent KV cache (c_n | RoPE(k_pe), kv_lora_rank + rope dims) is BF16, paged in
 // blocks of 64 positions; slot s owns a fixed run of blocks.
@@ -21,7 +21,7 @@
 // per-step inputs (token ids, positions, block tables) live in fixed device buffers filled by one
 // copy before the launch. A graph is re-captured when a buffer it points into was reallocated.
 // The decode kernels are launched with programmatic dependent launch (model/cuda/pdl.cuh), products
-// of up to 8 rows take the GEMV kernel (gemm.cu), and MoE at decode the routing + grouped GEMV
+// of up to 8 rows take the GEMV kernels (gemm.cu; MLA's per-head absorptions batched), and MoE at decode the routing + grouped GEMV
 // kernels (moe.cu). The shared expert runs on a second stream, overlapped with the router and the
 // routed experts; prefill-sized routed experts run as batched (padded) or grouped GEMMs, FP8 ones
 // per expert over four more streams. Greedy callers (ForwardOptions::greedy_only) get the argmax

@@ -8,8 +8,10 @@
 // through a 4-stage cp.async pipeline into shared memory in wgmma's 128-byte swizzle; per 128-K
 // block four wgmma m64nBMk32 (Hopper, sm_90a) give a fresh fp32 partial that is folded into the
 // fp32 accumulator with that block's two scales (DeepSeek's promotion: no tensor-core sum spans more
-// than 128 of K). (A first version on mma.sync m16n8k32 e4m3 ran 2-6x slower than cuBLASLt at
-// M = 64/128: Hopper's legacy FP8 mma is far below wgmma's rate.) With a split K each CTA
+// than 128 of K). Measured (bench/cuda/NOTES.md, v5): faster than cuBLASLt at decode sizes (M <= 8,
+// up to 3.5 TB/s of weights), slower at M = 64/128 (activation tiles re-read from L2 by every CTA,
+// one serial wgmma-wait-promote step per 128-K tile); a first version on mma.sync m16n8k32 e4m3
+// ran 2-6x slower still (Hopper's legacy FP8 mma is far below wgmma's rate). With a split K each CTA
 // writes its fp32 partial and the last CTA of a tile to finish adds them in split order
 // (deterministic) and writes D; its counter goes back to zero for the next call.
 #include <cuda_bf16.h>
