@@ -87,11 +87,23 @@ __global__ void __launch_bounds__(kThreads, 1) mla_decode_kernel(Params p) {
         cp_async_16(dst + r * kLd + c * 8, src + static_cast<int64_t>(r) * kMlaKvDim + c * 8, bytes);
     }
   };
+  // 16 heads a CTA: the Q fragments (36 k-steps x 4 registers) stay in registers for the whole
+  // KV range instead of being re-read from shared memory for every block.
+  constexpr bool kQInRegs = MT == 1;
+  constexpr int kKSteps = kMlaKvDim / 16;
+  uint32_t qf[kQInRegs ? kKSteps : 1][4];
+  if (kQInRegs) cp_async_commit();  // the Q tile as its own group
   load_block(blk0, 0);
   cp_async_commit();
   for (int i = tid; i < R; i += kThreads) {
     row_m[i] = kNegInf;
     row_l[i] = 0.f;
+  }
+  if constexpr (kQInRegs) {
+    cp_async_wait<1>();
+    __syncthreads();
+#pragma unroll
+    for (int ks = 0; ks < kKSteps; ++ks) ldmatrix_x4(qf[ks], qs + (lane & 15) * kLd + 8 * (lane >> 4) + ks * 16);
   }
 
   float o[MT][8][4];
@@ -129,17 +141,27 @@ __global__ void __launch_bounds__(kThreads, 1) mla_decode_kernel(Params p) {
       // ldmatrix: one x4 gives the K fragments of two k-steps, one x4 a Q fragment.
       const __nv_bfloat16* kaddr = kv + (warp * 8 + (lane & 7)) * kLd + 8 * (lane >> 3);
       const __nv_bfloat16* qaddr = qs + (lane & 15) * kLd + 8 * (lane >> 4);
-#pragma unroll 2
-      for (int ks = 0; ks < kMlaKvDim / 16; ks += 2) {
-        uint32_t bk[4];
-        ldmatrix_x4(bk, kaddr + ks * 16);
+      if constexpr (kQInRegs) {
 #pragma unroll
-        for (int mt = 0; mt < MT; ++mt) {
-          uint32_t a0[4], a1[4];
-          ldmatrix_x4(a0, qaddr + mt * 16 * kLd + ks * 16);
-          ldmatrix_x4(a1, qaddr + mt * 16 * kLd + (ks + 1) * 16);
-          mma_bf16_16816(acc[0][mt], a0, bk[0], bk[1]);
-          mma_bf16_16816(acc[1][mt], a1, bk[2], bk[3]);
+        for (int ks = 0; ks < kKSteps; ks += 2) {
+          uint32_t bk[4];
+          ldmatrix_x4(bk, kaddr + ks * 16);
+          mma_bf16_16816(acc[0][0], qf[ks], bk[0], bk[1]);
+          mma_bf16_16816(acc[1][0], qf[ks + 1], bk[2], bk[3]);
+        }
+      } else {
+#pragma unroll 2
+        for (int ks = 0; ks < kKSteps; ks += 2) {
+          uint32_t bk[4];
+          ldmatrix_x4(bk, kaddr + ks * 16);
+#pragma unroll
+          for (int mt = 0; mt < MT; ++mt) {
+            uint32_t a0[4], a1[4];
+            ldmatrix_x4(a0, qaddr + mt * 16 * kLd + ks * 16);
+            ldmatrix_x4(a1, qaddr + mt * 16 * kLd + (ks + 1) * 16);
+            mma_bf16_16816(acc[0][mt], a0, bk[0], bk[1]);
+            mma_bf16_16816(acc[1][mt], a1, bk[2], bk[3]);
+          }
         }
       }
       const int tok = warp * 8 + 2 * t4;
