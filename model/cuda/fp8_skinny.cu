@@ -157,7 +157,8 @@ __global__ void __launch_bounds__(kThreads) fp8_skinny_kernel(Params p) {
   __threadfence();
   __syncthreads();
   __shared__ int last;
-  if (tid == 0) last = atomicAdd(&p.counters[tile], 1) == p.splits - 1;
+  // atomicInc wraps to 0 after splits - 1: the last CTA's increment resets the counter.
+  if (tid == 0) last = atomicInc(reinterpret_cast<unsigned*>(&p.counters[tile]), p.splits - 1) == p.splits - 1;
   __syncthreads();
   if (!last) return;
   __threadfence();
@@ -167,7 +168,6 @@ __global__ void __launch_bounds__(kThreads) fp8_skinny_kernel(Params p) {
     for (int sp = 0; sp < p.splits; ++sp) v += __ldcg(mine + static_cast<int64_t>(sp) * BM * kBn + row_of(e) * kBn + col_of(e));
     store(row_of(e), n0 + col_of(e), v);
   }
-  if (tid == 0) p.counters[tile] = 0;
 }
 
 int rows_per_cta(int M) {

@@ -590,21 +590,23 @@ void Gemm::fp8_block(const __nv_fp8_e4m3* Xq, const float* x_scales, const __nv_
     throw std::invalid_argument("fp8_block: K must be a multiple of 512 (K/128 scale blocks a multiple of 4), got " +
                                 std::to_string(K));
   if (M == 0) return;
-  if (!block_scaling_supported())
-    throw std::runtime_error("FP8 block-scaled GEMM needs cuBLASLt >= 12.9 on a compute-capability-9.0 GPU (have " +
-                             std::to_string(cublaslt_version()) + ")");
   static const Fp8BlockImpl env_impl = [] {
     const char* e = std::getenv("DSV3_CUDA_FP8_GEMM");
     const std::string v = e ? e : "";
     return v == "cublaslt" ? Fp8BlockImpl::CublasLt : v == "own" ? Fp8BlockImpl::Own : Fp8BlockImpl::Auto;
   }();
   const Fp8BlockImpl impl = fp8_impl_ != Fp8BlockImpl::Auto ? fp8_impl_ : env_impl;
-  const bool own_ok = impl != Fp8BlockImpl::CublasLt && fp8_skinny_supported(M, N, K);
+  // Our kernel copies X and W in 16-byte pieces.
+  const bool own_ok = impl != Fp8BlockImpl::CublasLt && fp8_skinny_supported(M, N, K) && addr(Xq) % 16 == 0 &&
+                      addr(Wq) % 16 == 0;
   const int64_t Mp = (M + 3) / 4 * 4;
   if (own_ok && (impl == Fp8BlockImpl::Own || (Mp != M && M <= 8))) {
     fp8_skinny(Xq, x_scales, Wq, w_scales, D, ldd, M, N, K, beta, stream);
     return;
   }
+  if (!block_scaling_supported())
+    throw std::runtime_error("FP8 block-scaled GEMM needs cuBLASLt >= 12.9 on a compute-capability-9.0 GPU (have " +
+                             std::to_string(cublaslt_version()) + ")");
   if (Mp == M) {
     Plan& p = plan(Kind::FP8_BLOCK, M, N, K, K, ldd, OutType::BF16, beta != 0.0f, alignment({addr(Xq), addr(Wq), addr(D)}));
     if (!p.tuned) {
@@ -627,7 +629,7 @@ void Gemm::fp8_block(const __nv_fp8_e4m3* Xq, const float* x_scales, const __nv_
         p.skinny = ms < p.best_ms;
       }
     }
-    if (p.skinny)
+    if (own_ok && p.skinny)
       fp8_skinny(Xq, x_scales, Wq, w_scales, D, ldd, M, N, K, beta, stream);
     else
       run(p, Wq, Xq, D, w_scales, x_scales, beta, stream);
@@ -667,8 +669,10 @@ void Gemm::fp8_skinny(const __nv_fp8_e4m3* Xq, const float* x_scales, const __nv
   grow(pad.skinny_part, pad.skinny_part_bytes, fp8_skinny_partial_bytes(a));
   const size_t cnt = fp8_skinny_counter_bytes(a);
   if (cnt > pad.skinny_cnt_bytes) {
+    // Outside graph capture (the backend's eager first step sizes every buffer): grow() synchronizes.
     grow(pad.skinny_cnt, pad.skinny_cnt_bytes, cnt);
-    DSV3_CUDA_CHECK(cudaMemset(pad.skinny_cnt, 0, cnt));  // the kernel leaves them at zero
+    // On the kernel's stream: a non-blocking stream does not wait for the legacy one.
+    DSV3_CUDA_CHECK(cudaMemsetAsync(pad.skinny_cnt, 0, cnt, stream));
   }
   fp8_skinny_gemm(a, static_cast<float*>(pad.skinny_part), static_cast<int*>(pad.skinny_cnt), stream);
 }

@@ -198,10 +198,12 @@ namespace {
 
 // Block-scaled FP8 GEMM against float64 over exactly the dequantized operands; D has row stride
 // ldd (0: N) and starts at d0 = 0.5 (beta = 1 adds into it). Called `calls` times (the split-K
-// counters must be back at zero after each call).
+// counters must be back at zero after each call), on a non-blocking stream (as the backend's).
+// splits > 0: our kernel called directly with that K split (uneven and short splits), its scratch
+// zeroed on the same stream.
 void check_fp8_block(int64_t M, int64_t N, int64_t K, uint32_t seed,
                      mc::Gemm::Fp8BlockImpl impl = mc::Gemm::Fp8BlockImpl::CublasLt, int64_t ldd = 0, float beta = 0.f,
-                     int calls = 1) {
+                     int calls = 1, int splits = 0) {
   if (ldd == 0) ldd = N;
   std::mt19937 rng(seed);
   auto x = random_bf16_values(M * K, rng, 2.0f);
@@ -220,12 +222,34 @@ void check_fp8_block(int64_t M, int64_t N, int64_t K, uint32_t seed,
   if (beta == 0.f) dd.poison();
   mc::quantize_act_1x128(dx.get(), K, M, K, dxq.get(), dxs.get(), nullptr, 0, false, nullptr);
   mc::quantize_weight_128x128(dw.get(), N, K, dwq.get(), dws.get(), nullptr);
+  DSV3_CUDA_CHECK(cudaDeviceSynchronize());
+  cudaStream_t stream = nullptr;
+  DSV3_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
   mc::Gemm gemm;
   gemm.set_fp8_block_impl(impl);
+  mc::Fp8SkinnyArgs sk;
+  sk.X = dxq.get();
+  sk.x_scales = dxs.get();
+  sk.W = dwq.get();
+  sk.w_scales = dws.get();
+  sk.D = dd.get();
+  sk.ldd = ldd;
+  sk.M = static_cast<int>(M);
+  sk.N = N;
+  sk.K = K;
+  sk.beta = beta;
+  sk.splits = splits;
+  DeviceBuffer<float> part(splits > 0 ? std::max<size_t>(mc::fp8_skinny_partial_bytes(sk) / 4, 1) : 1);
+  DeviceBuffer<int> cnt(splits > 0 ? mc::fp8_skinny_counter_bytes(sk) / 4 : 1);
+  if (splits > 0) DSV3_CUDA_CHECK(cudaMemsetAsync(cnt.get(), 0, mc::fp8_skinny_counter_bytes(sk), stream));
   std::vector<float> got, first;
   for (int c = 0; c < calls; ++c) {
     if (c > 0) dd.upload(d0);
-    gemm.fp8_block(dxq.get(), dxs.get(), dwq.get(), dws.get(), dd.get(), ldd, M, N, K, beta, nullptr);
+    if (splits > 0)
+      mc::fp8_skinny_gemm(sk, part.get(), cnt.get(), stream);
+    else
+      gemm.fp8_block(dxq.get(), dxs.get(), dwq.get(), dws.get(), dd.get(), ldd, M, N, K, beta, stream);
+    DSV3_CUDA_CHECK(cudaStreamSynchronize(stream));
     const auto all = to_float(dd.download());
     got.clear();
     for (int64_t m = 0; m < M; ++m) got.insert(got.end(), all.begin() + m * ldd, all.begin() + m * ldd + N);
@@ -244,7 +268,8 @@ void check_fp8_block(int64_t M, int64_t N, int64_t K, uint32_t seed,
       ref[m * N + n] = acc + beta * 0.5;
     }
   const double err = rel_error(got, ref);
-  EXPECT_LT(err, 5e-3) << "M=" << M << " N=" << N << " K=" << K;
+  EXPECT_LT(err, 5e-3) << "M=" << M << " N=" << N << " K=" << K << " splits=" << splits;
+  DSV3_CUDA_CHECK(cudaStreamDestroy(stream));
 }
 
 }  // namespace
@@ -275,6 +300,10 @@ TEST(CudaGemm, Fp8BlockOwnKernelMatchesDequantizedReference) {
   check_fp8_block(64, 2112, 7168, 45, own, 0, 0.f, 2);
   check_fp8_block(100, 640, 1536, 46, own);
   check_fp8_block(128, 576, 7168, 47, own, 600, 1.f, 2);
+  // Forced splits, the kernel called directly: uneven (13 K-blocks over 3: 5, 5, 3) and shorter
+  // than the pipeline (12 over 7: six of 2); K = 1664 is outside cuBLASLt's K % 512.
+  check_fp8_block(8, 192, 1664, 48, own, 0, 0.f, 3, 3);
+  check_fp8_block(40, 128, 1536, 49, own, 0, 1.f, 2, 7);
   EXPECT_FALSE(mc::fp8_skinny_supported(129, 64, 128));
   EXPECT_FALSE(mc::fp8_skinny_supported(8, 100, 128));
 }
