@@ -10,6 +10,7 @@
 #include <numeric>
 
 #include "model/errors.hpp"
+#include "model/moe_group_score.hpp"
 
 namespace dsv3::model {
 
@@ -190,23 +191,8 @@ void route_one_general(const GateParams& p, const float* scores, const float* bi
   std::vector<float>& choice = s.choice;
   for (int e = 0; e < E; ++e) choice[e] = scores[e] + (bias ? bias[e] : 0.0f);
   if (grouped(p)) {
-    for (int g = 0; g < G; ++g) {
-      const float* c = choice.data() + g * per;
-      if (p.method == "noaux_tc") {
-        float a = kMasked, b = kMasked;
-        for (int i = 0; i < per; ++i) {
-          if (c[i] > a) {
-            b = a;
-            a = c[i];
-          } else if (c[i] > b) {
-            b = c[i];
-          }
-        }
-        s.group_score[g] = per >= 2 ? a + b : a;
-      } else {
-        s.group_score[g] = *std::max_element(c, c + per);
-      }
-    }
+    for (int g = 0; g < G; ++g)
+      s.group_score[g] = moe_group_score(choice.data() + g * per, per, p.method == "noaux_tc", kMasked);
     top_k_indices(s.group_score.data(), G, p.topk_group, s.idx.data(), s.scratch.data());
     std::fill(s.keep.begin(), s.keep.end(), 0);
     for (int i = 0; i < p.topk_group; ++i) s.keep[s.idx[i]] = 1;

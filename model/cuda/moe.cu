@@ -10,6 +10,7 @@
 #include "model/cuda/fp8_quant.hpp"
 #include "model/cuda/pdl.cuh"
 #include "model/cuda/norm_rope_swiglu.hpp"
+#include "model/moe_group_score.hpp"
 
 namespace dsv3::model::cuda {
 namespace {
@@ -99,25 +100,7 @@ __device__ void route_token_warp(const RouterParams& p, const float* __restrict_
   if (grouped) {
     // Lane g < G: the score of group g (top-2 sum or max, as model/moe_gate.cpp).
     float gs = kMasked;
-    if (lane < G) {
-      const float* c = choice_sh + lane * per;
-      if (p.method == 0) {
-        float a = kMasked, b = kMasked;
-        for (int i = 0; i < per; ++i) {
-          if (c[i] > a) {
-            b = a;
-            a = c[i];
-          } else if (c[i] > b) {
-            b = c[i];
-          }
-        }
-        gs = per >= 2 ? a + b : a;
-      } else {
-        float a = c[0];
-        for (int i = 1; i < per; ++i) a = fmaxf(a, c[i]);
-        gs = a;
-      }
-    }
+    if (lane < G) gs = moe_group_score(choice_sh + lane * per, per, p.method == 0, kMasked);
     bool gtaken = false;
     for (int i = 0; i < p.topk_group; ++i) {
       const Best b = warp_best({gs, lane < G && !gtaken ? lane : -1});
