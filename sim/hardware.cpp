@@ -9,19 +9,28 @@
 
 namespace dsv3::sim {
 
-std::vector<std::pair<std::string, const Sourced*>> HardwareProfile::fields() const {
-  return {{"sms", &sms},
-          {"bf16_dense_tflops", &bf16_dense_tflops},
-          {"fp8_dense_tflops", &fp8_dense_tflops},
-          {"hbm_bytes", &hbm_bytes},
-          {"hbm_tbps", &hbm_tbps},
-          {"nvlink_gbps_nominal", &nvlink_gbps_nominal},
-          {"nvlink_gbps_achievable", &nvlink_gbps_achievable},
-          {"nic_gbps_nominal", &nic_gbps_nominal},
-          {"nic_gbps_achievable", &nic_gbps_achievable},
-          {"gpus_per_node", &gpus_per_node},
-          {"usd_per_gpu_hour", &usd_per_gpu_hour}};
+namespace {
+
+// The profile's calibrated numbers by YAML key, in file order (const or mutable profile).
+template <class H>
+auto field_list(H& h) {
+  using P = decltype(&h.sms);
+  return std::vector<std::pair<std::string, P>>{{"sms", &h.sms},
+                                                {"bf16_dense_tflops", &h.bf16_dense_tflops},
+                                                {"fp8_dense_tflops", &h.fp8_dense_tflops},
+                                                {"hbm_bytes", &h.hbm_bytes},
+                                                {"hbm_tbps", &h.hbm_tbps},
+                                                {"nvlink_gbps_nominal", &h.nvlink_gbps_nominal},
+                                                {"nvlink_gbps_achievable", &h.nvlink_gbps_achievable},
+                                                {"nic_gbps_nominal", &h.nic_gbps_nominal},
+                                                {"nic_gbps_achievable", &h.nic_gbps_achievable},
+                                                {"gpus_per_node", &h.gpus_per_node},
+                                                {"usd_per_gpu_hour", &h.usd_per_gpu_hour}};
 }
+
+}  // namespace
+
+std::vector<std::pair<std::string, const Sourced*>> HardwareProfile::fields() const { return field_list(*this); }
 
 HardwareProfile parse_hardware(const YAML::Node& node, const std::string& file, const std::string& id) {
   YamlMap m(node, file, "");
@@ -29,17 +38,7 @@ HardwareProfile parse_hardware(const YAML::Node& node, const std::string& file, 
   h.id = id;
   h.file = file;
   h.name = m.string("name");
-  h.sms = m.sourced("sms");
-  h.bf16_dense_tflops = m.sourced("bf16_dense_tflops");
-  h.fp8_dense_tflops = m.sourced("fp8_dense_tflops");
-  h.hbm_bytes = m.sourced("hbm_bytes");
-  h.hbm_tbps = m.sourced("hbm_tbps");
-  h.nvlink_gbps_nominal = m.sourced("nvlink_gbps_nominal");
-  h.nvlink_gbps_achievable = m.sourced("nvlink_gbps_achievable");
-  h.nic_gbps_nominal = m.sourced("nic_gbps_nominal");
-  h.nic_gbps_achievable = m.sourced("nic_gbps_achievable");
-  h.gpus_per_node = m.sourced("gpus_per_node");
-  h.usd_per_gpu_hour = m.sourced("usd_per_gpu_hour");
+  for (auto& [key, field] : field_list(h)) *field = m.sourced(key);
   m.finish();
   for (auto& [k, v] : h.fields())
     if (!(v->value > 0)) m.fail(k + ".value", "must be positive");
