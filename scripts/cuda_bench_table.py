@@ -14,6 +14,15 @@ def args_of(name):
     return {k: int(v) for k, v in re.findall(r"(\w+):(\d+)", name)}
 
 
+def table(columns, rows):
+    """Prints a Markdown table and a blank line."""
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+    for r in rows:
+        print("| " + " | ".join(str(x) for x in r) + " |")
+    print()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("files", nargs="+")
@@ -72,34 +81,29 @@ def main():
                 for s, t in rows:
                     f.write(",".join(str(x) for x in s) + "," + ",".join(f"{x:.1f}" if x else "" for x in t) + "\n")
 
+    ok = lambda name: [b for b in by.get(name, []) if not b.get("error_occurred")]
     if "BM_ActQuant" in by:
-        print("| act quant M | K | us | GB/s |\n|---|---|---|---|")
-        for b in by["BM_ActQuant"]:
-            p = args_of(b["name"])
-            print(f"| {p['M']} | {p['K']} | {b['us']:.1f} | {b['GBps']:.0f} |")
-        print()
+        table(["act quant M", "K", "us", "GB/s"],
+              ([args_of(b["name"])["M"], args_of(b["name"])["K"], f"{b['us']:.1f}", f"{b['GBps']:.0f}"]
+               for b in ok("BM_ActQuant")))
     if "BM_MlaDecode" in by:
-        print("| MLA decode batch | context | heads | splits | us | GB/s | % of copy | TFLOPS |\n|---|---|---|---|---|---|---|---|")
-        for b in by["BM_MlaDecode"]:
-            if b.get("error_occurred"):
-                continue
+        def mla_row(b):
             p = args_of(b["name"])
             pct = f"{b['GBps'] / copy_gbps * 100:.0f}%" if copy_gbps else "-"
-            print(f"| {p['batch']} | {p['ctx']} | {p['heads']} | {b['splits']:.0f} | {b['us']:.1f} | {b['GBps']:.0f} | {pct} | {b['TFLOPS']:.0f} |")
-        print()
+            return [p["batch"], p["ctx"], p["heads"], f"{b['splits']:.0f}", f"{b['us']:.1f}", f"{b['GBps']:.0f}", pct,
+                    f"{b['TFLOPS']:.0f}"]
+        table(["MLA decode batch", "context", "heads", "splits", "us", "GB/s", "% of copy", "TFLOPS"],
+              map(mla_row, ok("BM_MlaDecode")))
     if "BM_MlaPrefill" in by:
-        print("| MLA prefill tokens | heads | us | TFLOPS (causal) |\n|---|---|---|---|")
-        for b in by["BM_MlaPrefill"]:
-            p = args_of(b["name"])
-            print(f"| {p['T']} | {p['heads']} | {b['us']:.1f} | {b['TFLOPS']:.0f} |")
-        print()
+        table(["MLA prefill tokens", "heads", "us", "TFLOPS (causal)"],
+              ([args_of(b["name"])["T"], args_of(b["name"])["heads"], f"{b['us']:.1f}", f"{b['TFLOPS']:.0f}"]
+               for b in ok("BM_MlaPrefill")))
     if "BM_MoeRouted" in by:
-        print("| routed experts tokens | model | us | TFLOPS |\n|---|---|---|---|")
-        for b in by["BM_MoeRouted"]:
+        def moe_row(b):
             p = args_of(b["name"])
             model = "V3 shapes, FP8 (256 experts, top-8, 7168x2048)" if p["v3fp8"] else "mid, BF16 (64 experts, top-6, 2048x1408)"
-            print(f"| {p['T']} | {model} | {b['us']:.1f} | {b['TFLOPS']:.1f} |")
-        print()
+            return [p["T"], model, f"{b['us']:.1f}", f"{b['TFLOPS']:.1f}"]
+        table(["routed experts tokens", "model", "us", "TFLOPS"], map(moe_row, ok("BM_MoeRouted")))
     hf = {}
     if a.hf:
         try:
