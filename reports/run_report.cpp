@@ -103,6 +103,13 @@ TaskMetrics compute_metrics(const TaskInfo& task, const std::vector<SampleRecord
 // HDF5 layout
 // ---------------------------------------------------------------------------------------
 
+// Journal (JSON lines) form of the header records: the members under their own names (the
+// provenance's end time is not journalled: the run has not ended when the header is written).
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RunProvenance, dsv3_version, dsv3_git_hash, model_spec, model_name, backend,
+                                   endpoint, sampling_json, seed, host, command_line, start_time_utc)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TaskInfo, name, dataset, dataset_sha256, prompt_template_sha256, shots, metric,
+                                   samples_per_item, pass_k, n_items_planned)
+
 namespace {
 
 struct Col {
@@ -311,45 +318,6 @@ void check_schema(hid_t file, const fs::path& p) {
 // Journal
 // ---------------------------------------------------------------------------------------
 
-json prov_json(const RunProvenance& p) {
-  return {{"dsv3_version", p.dsv3_version}, {"dsv3_git_hash", p.dsv3_git_hash}, {"model_spec", p.model_spec},
-          {"model_name", p.model_name},     {"backend", p.backend},             {"endpoint", p.endpoint},
-          {"sampling_json", p.sampling_json}, {"seed", p.seed},                 {"host", p.host},
-          {"command_line", p.command_line}, {"start_time_utc", p.start_time_utc}};
-}
-RunProvenance prov_from(const json& j) {
-  RunProvenance p;
-  p.dsv3_version = j.at("dsv3_version");
-  p.dsv3_git_hash = j.at("dsv3_git_hash");
-  p.model_spec = j.at("model_spec");
-  p.model_name = j.at("model_name");
-  p.backend = j.at("backend");
-  p.endpoint = j.at("endpoint");
-  p.sampling_json = j.at("sampling_json");
-  p.seed = j.at("seed");
-  p.host = j.at("host");
-  p.command_line = j.at("command_line");
-  p.start_time_utc = j.at("start_time_utc");
-  return p;
-}
-json task_json(const TaskInfo& t) {
-  return {{"name", t.name},     {"dataset", t.dataset}, {"dataset_sha256", t.dataset_sha256},
-          {"prompt_template_sha256", t.prompt_template_sha256}, {"shots", t.shots}, {"metric", t.metric},
-          {"samples_per_item", t.samples_per_item}, {"pass_k", t.pass_k}, {"n_items_planned", t.n_items_planned}};
-}
-TaskInfo task_from(const json& j) {
-  TaskInfo t;
-  t.name = j.at("name");
-  t.dataset = j.at("dataset");
-  t.dataset_sha256 = j.at("dataset_sha256");
-  t.prompt_template_sha256 = j.at("prompt_template_sha256");
-  t.shots = j.at("shots");
-  t.metric = j.at("metric");
-  t.samples_per_item = j.at("samples_per_item");
-  t.pass_k = j.at("pass_k").get<std::vector<int64_t>>();
-  t.n_items_planned = j.at("n_items_planned");
-  return t;
-}
 json sample_json(const std::string& task, const SampleRecord& r) {
   return {{"t", task},          {"id", r.id},           {"i", r.sample_index}, {"subject", r.subject},
           {"prompt_sha256", r.prompt_sha256}, {"response", r.response}, {"extracted", r.extracted},
@@ -401,8 +369,8 @@ Journal read_journal(const fs::path& jp) {
     }
     if (!header) {
       if (x.value("type", "") != "header") throw InputError(fmt::format("{}: line 1: no header", jp.string()));
-      j.prov = prov_from(x.at("provenance"));
-      for (auto& t : x.at("tasks")) j.tasks.push_back(task_from(t));
+      j.prov = x.at("provenance").get<RunProvenance>();
+      for (auto& t : x.at("tasks")) j.tasks.push_back(t.get<TaskInfo>());
       header = true;
       continue;
     }
@@ -495,8 +463,8 @@ std::unique_ptr<RunWriter> RunWriter::create(const fs::path& file, const RunProv
   w->tasks_ = tasks;
   w->impl_ = std::make_unique<Impl>();
   w->impl_->journal = journal_path(file);
-  json header = {{"type", "header"}, {"schema", kEvalRunSchema}, {"provenance", prov_json(prov)}, {"tasks", json::array()}};
-  for (auto& t : tasks) header["tasks"].push_back(task_json(t));
+  json header = {{"type", "header"}, {"schema", kEvalRunSchema}, {"provenance", json(prov)}, {"tasks", json::array()}};
+  for (auto& t : tasks) header["tasks"].push_back(json(t));
   int fd = ::open(w->impl_->journal.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) throw InputError(fmt::format("{}: cannot create journal", w->impl_->journal.string()));
   w->impl_->journal_fd = fd;
@@ -565,8 +533,8 @@ std::unique_ptr<RunWriter> RunWriter::resume(const fs::path& file) {
   // Rewrite the journal without a torn tail so later appends start on a fresh line.
   {
     std::string content;
-    json header = {{"type", "header"}, {"schema", kEvalRunSchema}, {"provenance", prov_json(w->prov_)}, {"tasks", json::array()}};
-    for (auto& t : w->tasks_) header["tasks"].push_back(task_json(t));
+    json header = {{"type", "header"}, {"schema", kEvalRunSchema}, {"provenance", json(w->prov_)}, {"tasks", json::array()}};
+    for (auto& t : w->tasks_) header["tasks"].push_back(json(t));
     content = header.dump() + "\n";
     for (auto& [t, s] : j.samples) content += sample_json(t, s).dump() + "\n";
     fs::path jtmp = jp.string() + ".tmp";
