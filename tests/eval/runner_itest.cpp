@@ -131,14 +131,20 @@ struct CountingServer {
   }};
 };
 
+// `dsv3 eval` of zero-shot GSM8K from `data` against the counting server, into `out`, two at a time.
+std::vector<std::string> gsm8k_eval_args(const CountingServer& srv, const fs::path& data, const fs::path& out) {
+  return {"eval",       "--tasks",     "gsm8k", "--shots",      "0",           "--model", srv.server.url(),
+          "--data-dir", data.string(), "--out", out.string(), "--concurrency", "2"};
+}
+
 TEST(EvalRunner, SigkillThenSameCommandResumesWithoutRedoing) {
   TempDir d;
   write_tiny_benchmarks(d / "data", 40);
   CountingServer srv;
   srv.delay_ms = 40;
   fs::path out = d / "run.h5";
-  std::vector<std::string> args = {"eval", "--tasks", "gsm8k", "--shots", "0", "--model", srv.server.url(), "--data-dir",
-                                   (d / "data").string(), "--out", out.string(), "--concurrency", "2", "--format", "json"};
+  auto args = gsm8k_eval_args(srv, d / "data", out);
+  args.insert(args.end(), {"--format", "json"});
   {
     Child c(args, d / "out1.txt", d / "err1.txt");
     ASSERT_TRUE(wait_for([&] { return count_lines(out.string() + ".journal") >= 12; }, 60)) << read_file(d / "err1.txt");
@@ -189,8 +195,7 @@ TEST(EvalRunner, CtrlCStopsCleanlyAndKeepsSamples) {
   CountingServer srv;
   srv.delay_ms = 50;
   fs::path out = d / "run.h5";
-  std::vector<std::string> args = {"eval", "--tasks", "gsm8k", "--shots", "0", "--model", srv.server.url(), "--data-dir",
-                                   (d / "data").string(), "--out", out.string(), "--concurrency", "2"};
+  const auto args = gsm8k_eval_args(srv, d / "data", out);
   Child c(args, d / "out.txt", d / "err.txt");
   ASSERT_TRUE(wait_for([&] { return count_lines(out.string() + ".journal") >= 6; }, 60));
   c.signal(SIGINT);
