@@ -15,7 +15,7 @@
 //
 // FP8 block-scaled products with M <= 128 may instead take our own kernel (fp8_skinny.hpp): at a
 // shape's autotuning it is timed against cuBLASLt's candidates and kept when faster (measured: at
-// decode sizes, M <= 8, it streams the weights at up to 3.5 TB/s where cuBLASLt reaches 0.3-2.9;
+// decode sizes, M <= 8, it streams the weights at up to 3.5 TB/s where cuBLASLt reaches 0.6-2.8 (run W1);
 // at M = 64/128 cuBLASLt is faster); M <= 8 not a multiple of 4 takes it directly (no padded copies). DSV3_CUDA_FP8_GEMM=cublaslt or =own forces
 // one side (diagnostics and benchmarks; set_fp8_block_impl does the same).
 //
