@@ -14,7 +14,7 @@
 #include <random>
 #include <vector>
 
-#include "bench/cuda_timing.hpp"
+#include "model/cuda/event_timing.hpp"
 #include "model/cuda/cuda_check.hpp"
 #include "model/cuda/fp8_quant.hpp"
 #include "model/cuda/fp8_skinny.hpp"
@@ -39,7 +39,7 @@ struct Dev {
   Dev& operator=(const Dev&) = delete;
 };
 
-using dsv3::bench::time_ms;
+using dsv3::model::cuda::time_ms;
 
 // Runs the benchmark loop, reports the median time and the given work as rates.
 template <class F>

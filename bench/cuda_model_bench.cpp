@@ -17,7 +17,7 @@
 #include <memory>
 #include <random>
 
-#include "bench/cuda_timing.hpp"
+#include "model/cuda/event_timing.hpp"
 #include "model/backend.hpp"
 #include "model/cuda/cuda_check.hpp"
 
@@ -40,7 +40,7 @@ double copy_bandwidth() {
   DSV3_CUDA_CHECK(cudaMalloc(&b, bytes));
   DSV3_CUDA_CHECK(cudaMemset(a, 1, bytes));
   DSV3_CUDA_CHECK(cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice));
-  const double ms = dsv3::bench::time_ms([&](int) { DSV3_CUDA_CHECK(cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice)); }, 5);
+  const double ms = dsv3::model::cuda::time_ms([&](int) { DSV3_CUDA_CHECK(cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice)); }, 5);
   cudaFree(a);
   cudaFree(b);
   return 2.0 * bytes / (ms * 1e-3) / 1e9;

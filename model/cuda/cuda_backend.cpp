@@ -50,6 +50,7 @@
 #include "model/cuda/cuda_check.hpp"
 #include "model/cuda/fp8_quant.hpp"
 #include "model/cuda/gemm.hpp"
+#include "model/cuda/launch_env.hpp"
 #include "model/cuda/mla_decode.hpp"
 #include "model/cuda/mla_latent_attention.hpp"
 #include "model/cuda/mla_prefill.hpp"
@@ -292,14 +293,10 @@ CudaBackend::CudaBackend(std::shared_ptr<const Model> model, const BackendOption
   DSV3_CUDA_CHECK(cudaEventCreateWithFlags(&join_, cudaEventDisableTiming));
   expert_streams_ = std::make_unique<cu::ExpertStreams>(4);
   gemm_ = std::make_unique<cu::Gemm>();
-  const char* graphs = std::getenv("DSV3_CUDA_GRAPHS");
-  use_graphs_ = !(graphs && std::string(graphs) == "0");
-  const char* autotune = std::getenv("DSV3_CUDA_AUTOTUNE");
-  if (autotune && std::string(autotune) == "0") gemm_->set_autotune(false);
-  const char* grouped = std::getenv("DSV3_CUDA_MOE_GROUPED");
-  const bool use_grouped = !(grouped && std::string(grouped) == "0");
-  const char* attn = std::getenv("DSV3_CUDA_ATTENTION");
-  force_general_ = attn && std::string(attn) == "general";
+  use_graphs_ = cu::env_on("DSV3_CUDA_GRAPHS");
+  gemm_->set_autotune(cu::env_on("DSV3_CUDA_AUTOTUNE"));
+  const bool use_grouped = cu::env_on("DSV3_CUDA_MOE_GROUPED");
+  force_general_ = cu::env_value("DSV3_CUDA_ATTENTION") == "general";
   const ModelConfig& c = model_->config;
   const ModelWeights& w = model_->weights;
   if (c.hidden_size % 8 || c.kv_lora_rank % 2 || c.qk_rope_head_dim % 2)

@@ -7,6 +7,7 @@
 
 #include "model/cuda/cuda_check.hpp"
 #include "model/cuda/fp8_quant.hpp"
+#include "model/cuda/launch_env.hpp"
 #include "model/cuda/mma_sm80.cuh"
 #include "model/cuda/pdl.cuh"
 #include "model/cuda/wgmma_fp8.cuh"
@@ -175,13 +176,6 @@ int rows_per_cta(int M) {
   return 128;
 }
 
-int sm_count() {
-  int dev = 0, n = 0;
-  DSV3_CUDA_CHECK(cudaGetDevice(&dev));
-  DSV3_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
-  return n;
-}
-
 template <int BM>
 void launch(const Params& p, cudaStream_t stream) {
   const size_t smem = static_cast<size_t>(Stage<BM>::count) * Stage<BM>::bytes + 1024;  // + alignment slack
@@ -211,10 +205,7 @@ bool fp8_skinny_supported(int64_t M, int64_t N, int64_t K) {
 
 int fp8_skinny_splits(const Fp8SkinnyArgs& a) {
   if (a.splits > 0) return a.splits;
-  static const int forced = [] {  // DSV3_CUDA_FP8_SPLITS=n: a fixed split (a diagnostic)
-    const char* e = std::getenv("DSV3_CUDA_FP8_SPLITS");
-    return e ? std::atoi(e) : 0;
-  }();
+  static const int forced = std::atoi(env_value("DSV3_CUDA_FP8_SPLITS").c_str());  // a fixed split (a diagnostic)
   if (forced > 0) return std::min(forced, static_cast<int>(a.K / kBk));
   const int tiles = static_cast<int>(a.N / kBn), kbs = static_cast<int>(a.K / kBk);
   // About two CTAs per multiprocessor, at most 4 splits (the last CTA reads them all back), and

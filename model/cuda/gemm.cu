@@ -7,7 +7,9 @@
 #include <string>
 
 #include "model/cuda/cuda_check.hpp"
+#include "model/cuda/event_timing.hpp"
 #include "model/cuda/fp8_skinny.hpp"
+#include "model/cuda/launch_env.hpp"
 #include "model/cuda/pdl.cuh"
 
 namespace dsv3::model::cuda {
@@ -88,6 +90,13 @@ void* Gemm::workspace(cudaStream_t stream) {
 
 namespace {
 
+// Autotuning: one warm-up call, then the mean of five back-to-back calls (ms).
+template <class F>
+double time_candidate(F&& launch, cudaStream_t stream) {
+  launch();
+  return time_ms([&](int) { launch(); }, 5, stream);
+}
+
 // The largest power of two (up to 256) dividing every address and byte offset given.
 int alignment(std::initializer_list<uint64_t> v) {
   int a = 256;
@@ -124,10 +133,7 @@ __global__ void small_gemm_kernel(const __nv_bfloat16* __restrict__ X, int64_t l
 // Problems with K or N under 64 (the test fixtures' tiny shapes, small routers) go to
 // small_gemm_kernel; DSV3_CUDA_GEMM=small sends every BF16 GEMM there (a diagnostic).
 bool use_small_gemm(int64_t N, int64_t K) {
-  static const bool forced = [] {
-    const char* e = std::getenv("DSV3_CUDA_GEMM");
-    return e && std::string(e) == "small";
-  }();
+  static const bool forced = env_value("DSV3_CUDA_GEMM") == "small";
   return forced || K < 64 || N < 64;
 }
 
@@ -233,10 +239,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const __nv_bfloat
 // Whether gemv_kernel takes the product: few rows, 16-byte aligned rows, X fits shared memory.
 // DSV3_CUDA_GEMV=0 sends them to cuBLASLt (a diagnostic).
 bool use_gemv(const void* X, int64_t ldx, const void* W, int64_t M, int64_t K) {
-  static const bool on = [] {
-    const char* e = std::getenv("DSV3_CUDA_GEMV");
-    return !(e && std::string(e) == "0");
-  }();
+  static const bool on = env_on("DSV3_CUDA_GEMV");
   return on && M <= kGemvMaxRows && K % 8 == 0 && ldx % 8 == 0 && addr(X) % 16 == 0 && addr(W) % 16 == 0 &&
          static_cast<size_t>(M) * K * 2 <= 96 * 1024;
 }
@@ -464,30 +467,17 @@ void Gemm::tune(Plan& p, const void* W, const void* X, const float* w_scale, con
   DSV3_CUDA_CHECK(cudaStreamIsCapturing(stream, &cap));
   if (!autotune_ || p.n_algos < 2 || cap != cudaStreamCaptureStatusNone) return;
   grow(tune_d_, tune_d_bytes_, p.tune_bytes);
-  cudaEvent_t e0, e1;
-  DSV3_CUDA_CHECK(cudaEventCreate(&e0));
-  DSV3_CUDA_CHECK(cudaEventCreate(&e1));
-  float best = 1e30f;
   for (int i = 0; i < p.n_algos; ++i) {
     try {
-      matmul(p, i, W, X, tune_d_, w_scale, x_scale, 0.f, stream);
-      DSV3_CUDA_CHECK(cudaEventRecord(e0, stream));
-      for (int r = 0; r < 5; ++r) matmul(p, i, W, X, tune_d_, w_scale, x_scale, 0.f, stream);
-      DSV3_CUDA_CHECK(cudaEventRecord(e1, stream));
-      DSV3_CUDA_CHECK(cudaEventSynchronize(e1));
-      float ms = 0;
-      DSV3_CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
-      if (ms < best) {
-        best = ms;
+      const double ms = time_candidate([&] { matmul(p, i, W, X, tune_d_, w_scale, x_scale, 0.f, stream); }, stream);
+      if (p.best_ms == 0.f || ms < p.best_ms) {
         p.chosen = i;
-        p.best_ms = ms;
+        p.best_ms = static_cast<float>(ms);
       }
     } catch (const std::runtime_error&) {
       // A candidate that fails to launch is skipped.
     }
   }
-  cudaEventDestroy(e0);
-  cudaEventDestroy(e1);
 }
 
 void Gemm::run(Plan& p, const void* W, const void* X, void* D, const float* w_scale, const float* x_scale, float beta,
@@ -521,10 +511,7 @@ void Gemm::bf16_batched(const __nv_bfloat16* X, int64_t ldx, int64_t sx, const _
   }
   // Decode sizes: the GEMV kernels, batched (the per-head absorptions of MLA decode).
   // DSV3_CUDA_GEMV_BATCHED=0 leaves them to cuBLASLt (a diagnostic).
-  static const bool batched_gemv = [] {
-    const char* e = std::getenv("DSV3_CUDA_GEMV_BATCHED");
-    return !(e && std::string(e) == "0");
-  }();
+  static const bool batched_gemv = env_on("DSV3_CUDA_GEMV_BATCHED");
   if (batched_gemv && w_nk && use_gemv(X, ldx, W, M, K) && ldw == K && sx % 8 == 0 && sw % 8 == 0) {
     gemv_launch<1, false>(X, ldx, W, D, ldd, M, N, K, 0.f, stream, batch, sx, sw, sd);
     DSV3_CUDA_CHECK(cudaGetLastError());
@@ -591,8 +578,7 @@ void Gemm::fp8_block(const __nv_fp8_e4m3* Xq, const float* x_scales, const __nv_
                                 std::to_string(K));
   if (M == 0) return;
   static const Fp8BlockImpl env_impl = [] {
-    const char* e = std::getenv("DSV3_CUDA_FP8_GEMM");
-    const std::string v = e ? e : "";
+    const std::string v = env_value("DSV3_CUDA_FP8_GEMM");
     return v == "cublaslt" ? Fp8BlockImpl::CublasLt : v == "own" ? Fp8BlockImpl::Own : Fp8BlockImpl::Auto;
   }();
   const Fp8BlockImpl impl = fp8_impl_ != Fp8BlockImpl::Auto ? fp8_impl_ : env_impl;
@@ -613,20 +599,9 @@ void Gemm::fp8_block(const __nv_fp8_e4m3* Xq, const float* x_scales, const __nv_
       tune(p, Wq, Xq, w_scales, x_scales, stream);
       if (own_ok && p.best_ms > 0.f) {
         // Our kernel against cuBLASLt's fastest, same operands, output to the tuning scratch.
-        cudaEvent_t e0, e1;
-        DSV3_CUDA_CHECK(cudaEventCreate(&e0));
-        DSV3_CUDA_CHECK(cudaEventCreate(&e1));
         auto* scratch_d = static_cast<__nv_bfloat16*>(tune_d_);
-        fp8_skinny(Xq, x_scales, Wq, w_scales, scratch_d, ldd, M, N, K, 0.f, stream);
-        DSV3_CUDA_CHECK(cudaEventRecord(e0, stream));
-        for (int r = 0; r < 5; ++r) fp8_skinny(Xq, x_scales, Wq, w_scales, scratch_d, ldd, M, N, K, 0.f, stream);
-        DSV3_CUDA_CHECK(cudaEventRecord(e1, stream));
-        DSV3_CUDA_CHECK(cudaEventSynchronize(e1));
-        float ms = 0;
-        DSV3_CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
-        cudaEventDestroy(e0);
-        cudaEventDestroy(e1);
-        p.skinny = ms < p.best_ms;
+        p.skinny = time_candidate([&] { fp8_skinny(Xq, x_scales, Wq, w_scales, scratch_d, ldd, M, N, K, 0.f, stream); },
+                                  stream) < p.best_ms;
       }
     }
     if (own_ok && p.skinny)

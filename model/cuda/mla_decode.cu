@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "model/cuda/cuda_check.hpp"
+#include "model/cuda/launch_env.hpp"
 #include "model/cuda/pdl.cuh"
 #include "model/cuda/mma_sm80.cuh"
 
@@ -309,13 +310,6 @@ __global__ void mla_combine_kernel(Params p) {
 }
 
 int heads_per_cta(int heads) { return heads % 32 == 0 ? 32 : 16; }
-
-int sm_count() {
-  int dev = 0, n = 0;
-  DSV3_CUDA_CHECK(cudaGetDevice(&dev));
-  DSV3_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
-  return n;
-}
 
 }  // namespace
 

@@ -8,6 +8,7 @@
 
 #include "model/cuda/cuda_check.hpp"
 #include "model/cuda/fp8_quant.hpp"
+#include "model/cuda/launch_env.hpp"
 #include "model/cuda/pdl.cuh"
 #include "model/cuda/norm_rope_swiglu.hpp"
 #include "model/moe_group_score.hpp"
@@ -439,19 +440,13 @@ Scratch carve(void* base, int64_t tokens, int top_k, int E, int64_t H, int64_t I
 // DSV3_CUDA_MOE_GROUPED_GEMM=0: BF16 experts of large batches run one cuBLASLt GEMM per expert
 // (over the side streams) instead of the cuBLAS grouped call (a diagnostic).
 bool grouped_gemm_enabled() {
-  static const bool on = [] {
-    const char* e = std::getenv("DSV3_CUDA_MOE_GROUPED_GEMM");
-    return !(e && std::string(e) == "0");
-  }();
+  static const bool on = env_on("DSV3_CUDA_MOE_GROUPED_GEMM");
   return on;
 }
 
 // DSV3_CUDA_MOE_PADDED=0: large BF16 batches skip the padded strided-batched path (a diagnostic).
 bool padded_enabled() {
-  static const bool on = [] {
-    const char* e = std::getenv("DSV3_CUDA_MOE_PADDED");
-    return !(e && std::string(e) == "0");
-  }();
+  static const bool on = env_on("DSV3_CUDA_MOE_PADDED");
   return on;
 }
 

@@ -9,11 +9,10 @@
 // edges in CUDA graphs. DSV3_CUDA_PDL=0 launches every kernel normally (a diagnostic).
 #include <cuda_runtime.h>
 
-#include <cstdlib>
-#include <string>
 #include <utility>
 
 #include "model/cuda/cuda_check.hpp"
+#include "model/cuda/launch_env.hpp"
 
 namespace dsv3::model::cuda {
 
@@ -30,10 +29,7 @@ __device__ __forceinline__ void pdl_trigger() {
 }
 
 inline bool pdl_enabled() {
-  static const bool on = [] {
-    const char* e = std::getenv("DSV3_CUDA_PDL");
-    return !(e && std::string(e) == "0");
-  }();
+  static const bool on = env_on("DSV3_CUDA_PDL");
   return on;
 }
 
