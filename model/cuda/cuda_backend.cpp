@@ -25,7 +25,10 @@
 // kernels (moe.cu). The shared expert runs on a second stream, overlapped with the router and the
 // routed experts; prefill-sized routed experts run as batched (padded) or grouped GEMMs, FP8 ones
 // per expert over four more streams. Greedy callers (ForwardOptions::greedy_only) get the argmax
-// computed on the device.
+// computed on the device. At decode sizes the RMSNorm before a product runs inside its GEMV kernel
+// (linear_normed, Gemm::bf16_normed; the router's also writes the normalized rows that the routed
+// experts read), and the latent's cache write and q's RoPE run on a side branch (attn_side_) that
+// joins before the attention kernel: fewer dependent kernels per layer.
 //
 // Diagnostics (environment): DSV3_CUDA_AUTOTUNE=0 takes cuBLASLt's first heuristic choice instead
 // of timing candidates; DSV3_CUDA_MOE_GROUPED=0 sends decode-sized MoE batches through the
@@ -146,9 +149,16 @@ class CudaBackend : public Backend {
   // (stream_ or side_; each has its own activation-quantization scratch).
   void linear(const DevLinear& L, const bf16* x, int64_t ldx, int64_t n, void* y, int64_t ldy, cu::OutType out,
               bool accumulate, cudaStream_t s);
-  void mlp(const DevMlp& m, const bf16* x, int64_t n, bf16* y, bool accumulate, cudaStream_t s);
-  void attention(const DevLayer& L, int64_t layer, const bf16* xn, int64_t n, bf16* x);
-  void ffn(const DevLayer& L, const bf16* xn, int64_t n, bf16* x);
+  // y (+)= MLP(rmsnorm(x) with norm_w, or x without).
+  void mlp(const DevMlp& m, const bf16* x, const bf16* norm_w, int64_t n, bf16* y, bool accumulate, cudaStream_t s);
+  // x += attention(rmsnorm(x_in) with norm_w, or x_in as it is without).
+  void attention(const DevLayer& L, int64_t layer, const bf16* x_in, const bf16* norm_w, int64_t n, bf16* x);
+  // linear() of rmsnorm(x) (weight norm_w; none: of x): the norm inside the GEMV kernel at decode
+  // sizes (Gemm::bf16_normed), else a norm kernel into scratch first.
+  void linear_normed(const DevLinear& L, const bf16* x, int64_t ldx, const bf16* norm_w, float eps, int64_t n, void* y,
+                     int64_t ldy, cu::OutType out, bool accumulate, cudaStream_t s);
+  // x += FFN(rmsnorm(x) with norm_w).
+  void ffn(const DevLayer& L, const bf16* norm_w, int64_t n, bf16* x);
   // Every launch of a forward from the embedding to the logits of the picked rows (final.logits).
   void layers(int64_t n, int64_t m, const int32_t* d_ids, const int32_t* d_pick);
   // Whether this batch's step can be captured (no host synchronisation anywhere in it).
@@ -161,6 +171,9 @@ class CudaBackend : public Backend {
   cudaStream_t stream_ = nullptr;
   cudaStream_t side_ = nullptr;  // the shared expert, overlapped with the routed ones
   cudaEvent_t fork_ = nullptr, join_ = nullptr;
+  cudaStream_t attn_side_ = nullptr;  // decode: the latent's cache write and q's RoPE, off the chain
+  cudaEvent_t attn_fork_ = nullptr, attn_join_ = nullptr;
+  bool attn_branch_ = true, norm_in_gemv_ = true;  // DSV3_CUDA_ATTN_BRANCH, DSV3_CUDA_NORM_IN_GEMV (read per forward)
   std::unique_ptr<cu::ExpertStreams> expert_streams_;
   // The batch description, staged in pinned memory (one host-to-device copy per forward).
   int32_t* staging_ = nullptr;
@@ -291,6 +304,9 @@ CudaBackend::CudaBackend(std::shared_ptr<const Model> model, const BackendOption
   DSV3_CUDA_CHECK(cudaStreamCreateWithFlags(&side_, cudaStreamNonBlocking));
   DSV3_CUDA_CHECK(cudaEventCreateWithFlags(&fork_, cudaEventDisableTiming));
   DSV3_CUDA_CHECK(cudaEventCreateWithFlags(&join_, cudaEventDisableTiming));
+  DSV3_CUDA_CHECK(cudaStreamCreateWithFlags(&attn_side_, cudaStreamNonBlocking));
+  DSV3_CUDA_CHECK(cudaEventCreateWithFlags(&attn_fork_, cudaEventDisableTiming));
+  DSV3_CUDA_CHECK(cudaEventCreateWithFlags(&attn_join_, cudaEventDisableTiming));
   expert_streams_ = std::make_unique<cu::ExpertStreams>(4);
   gemm_ = std::make_unique<cu::Gemm>();
   use_graphs_ = cu::env_on("DSV3_CUDA_GRAPHS");
@@ -384,6 +400,7 @@ CudaBackend::CudaBackend(std::shared_ptr<const Model> model, const BackendOption
 CudaBackend::~CudaBackend() {
   if (stream_) cudaStreamSynchronize(stream_);
   if (side_) cudaStreamSynchronize(side_);
+  if (attn_side_) cudaStreamSynchronize(attn_side_);
   drop_graphs();
   expert_streams_.reset();
   gemm_.reset();
@@ -391,6 +408,9 @@ CudaBackend::~CudaBackend() {
   if (fork_) cudaEventDestroy(fork_);
   if (join_) cudaEventDestroy(join_);
   if (side_) cudaStreamDestroy(side_);
+  if (attn_fork_) cudaEventDestroy(attn_fork_);
+  if (attn_join_) cudaEventDestroy(attn_join_);
+  if (attn_side_) cudaStreamDestroy(attn_side_);
   for (auto& [name, b] : scratch_)
     if (b.first) cudaFree(b.first);
   for (void* p : owned_) cudaFree(p);
@@ -460,44 +480,85 @@ void CudaBackend::linear(const DevLinear& L, const bf16* x, int64_t ldx, int64_t
                    L.in, accumulate ? 1.f : 0.f, s);
 }
 
-void CudaBackend::mlp(const DevMlp& m, const bf16* x, int64_t n, bf16* y, bool accumulate, cudaStream_t s) {
+void CudaBackend::linear_normed(const DevLinear& L, const bf16* x, int64_t ldx, const bf16* norm_w, float eps, int64_t n,
+                                void* y, int64_t ldy, cu::OutType out, bool accumulate, cudaStream_t s) {
+  if (!norm_w) {
+    linear(L, x, ldx, n, y, ldy, out, accumulate, s);
+    return;
+  }
+  if (norm_in_gemv_ && !L.fp8 &&
+      gemm_->bf16_normed(x, ldx, norm_w, eps, static_cast<const bf16*>(L.w), y, ldy, out, n, L.out, L.in,
+                         accumulate ? 1.f : 0.f, s))
+    return;
+  auto* xn = scratch<bf16>(std::string(s == side_ ? "side." : "") + "normed", static_cast<size_t>(n * L.in));
+  cu::rmsnorm(const_cast<bf16*>(x), ldx, nullptr, 0, norm_w, xn, L.in, n, L.in, eps, s);
+  linear(L, xn, L.in, n, y, ldy, out, accumulate, s);
+}
+
+void CudaBackend::mlp(const DevMlp& m, const bf16* x, const bf16* norm_w, int64_t n, bf16* y, bool accumulate,
+                      cudaStream_t s) {
   const int64_t H = model_->config.hidden_size, I = m.inter;
+  const float eps = static_cast<float>(model_->config.rms_norm_eps);
   const std::string tag = s == side_ ? "side." : "";
   auto* gu = scratch<bf16>(tag + "mlp.gu", static_cast<size_t>(n * 2 * I));
   auto* act = scratch<bf16>(tag + "mlp.act", static_cast<size_t>(n * I));
-  linear(m.gate_up, x, H, n, gu, 2 * I, cu::OutType::BF16, false, s);
+  linear_normed(m.gate_up, x, H, norm_w, eps, n, gu, 2 * I, cu::OutType::BF16, false, s);
   cu::swiglu(gu, n, I, act, s);
   linear(m.down, act, I, n, y, H, cu::OutType::BF16, accumulate, s);
 }
 
-void CudaBackend::attention(const DevLayer& L, int64_t layer, const bf16* xn, int64_t n, bf16* x) {
+void CudaBackend::attention(const DevLayer& L, int64_t layer, const bf16* x_in, const bf16* norm_w, int64_t n,
+                            bf16* x) {
   const ModelConfig& c = model_->config;
   const int64_t H = c.hidden_size, nh = c.num_attention_heads, nope = c.qk_nope_head_dim, P = c.qk_rope_head_dim,
                 qk = nope + P, vd = c.v_head_dim, R = c.kv_lora_rank, D = R + P, QL = c.q_lora_rank;
   const float eps = static_cast<float>(c.rms_norm_eps), scale = static_cast<float>(c.softmax_scale());
+  const bool fast = !force_general_ && fast_shapes_;
+  // Decode steps: the latent's cache write and q's RoPE on a side branch (attn_side_), off the
+  // chain of dependent kernels; they join before the attention kernel.
+  const bool branch = fast && all_decode_ && attn_branch_;
+  auto fork = [&] {
+    DSV3_CUDA_CHECK(cudaEventRecord(attn_fork_, stream_));
+    DSV3_CUDA_CHECK(cudaStreamWaitEvent(attn_side_, attn_fork_, 0));
+  };
   auto* q = scratch<bf16>("attn.q", static_cast<size_t>(n * nh * qk));
+  bf16* cache = cache_ + static_cast<size_t>(layer) * max_seqs_ * cap_ * D;
   // The latent row [c (R) | k_pe (P)] of each token, at kva with row stride ldkv.
   bf16* kva = nullptr;
   int64_t ldkv = D;
+  auto latent = [&](cudaStream_t s) {
+    cu::latent_to_cache(kva, ldkv, n, static_cast<int>(R), static_cast<int>(P), L.kv_a_norm, eps, d_pos_, inv_freq_,
+                        rope_factor_, cache, cap_, d_slot_, s);
+  };
   if (QL > 0) {
-    // [q_a | kv_a] in one GEMM; q_a is normalized in place and feeds q_b.
+    // [q_a | kv_a] in one GEMM (with the layer's input norm); q_a's norm goes into q_b's GEMM.
     auto* qkva = scratch<bf16>("attn.qkva", static_cast<size_t>(n * (QL + D)));
-    linear(L.qkv_a, xn, H, n, qkva, QL + D, cu::OutType::BF16, false, stream_);
-    cu::rmsnorm(qkva, QL + D, nullptr, 0, L.q_a_norm, qkva, QL + D, n, QL, eps, stream_);
-    linear(L.q_b, qkva, QL + D, n, q, nh * qk, cu::OutType::BF16, false, stream_);
+    linear_normed(L.qkv_a, x_in, H, norm_w, eps, n, qkva, QL + D, cu::OutType::BF16, false, stream_);
     kva = qkva + QL;
     ldkv = QL + D;
+    if (branch) {
+      fork();
+      latent(attn_side_);
+    }
+    linear_normed(L.q_b, qkva, QL + D, L.q_a_norm, eps, n, q, nh * qk, cu::OutType::BF16, false, stream_);
   } else {
+    const bf16* xn = x_in;
+    if (norm_w) {
+      auto* t = scratch<bf16>("attn.xn", static_cast<size_t>(n * H));
+      cu::rmsnorm(const_cast<bf16*>(x_in), H, nullptr, 0, norm_w, t, H, n, H, eps, stream_);
+      xn = t;
+    }
     linear(L.q, xn, H, n, q, nh * qk, cu::OutType::BF16, false, stream_);
     kva = scratch<bf16>("attn.kva", static_cast<size_t>(n * D));
     linear(L.kv_a, xn, H, n, kva, D, cu::OutType::BF16, false, stream_);
+    if (branch) {
+      fork();
+      latent(attn_side_);
+    }
   }
-  bf16* cache = cache_ + static_cast<size_t>(layer) * max_seqs_ * cap_ * D;
-  cu::latent_to_cache(kva, ldkv, n, static_cast<int>(R), static_cast<int>(P), L.kv_a_norm, eps, d_pos_, inv_freq_,
-                      rope_factor_, cache, cap_, d_slot_, stream_);
+  if (!branch) latent(stream_);
 
   auto* attn = scratch<bf16>("attn.out", static_cast<size_t>(n * nh * vd));
-  const bool fast = !force_general_ && fast_shapes_;
   const auto* kvb = static_cast<const bf16*>(L.kv_b.w);
   if (fast && all_fresh_ && !all_decode_) {
     // Prompts: K/V of every head from the latent, causal FlashAttention-style kernel.
@@ -528,9 +589,20 @@ void CudaBackend::attention(const DevLayer& L, int64_t layer, const bf16* xn, in
   } else {
     // Absorbed: q~ = q_nope · W_UK per head, attention over the latent, then W_UV per head.
     auto* qabs = scratch<bf16>("attn.qabs", static_cast<size_t>(n * nh * D));
+    auto rope = [&](cudaStream_t s) {
+      cu::rope_interleaved_to(q, nh * qk, qk, static_cast<int>(nope), qabs, nh * D, D, static_cast<int>(R), n,
+                              static_cast<int>(nh), static_cast<int>(P), d_pos_, inv_freq_, rope_factor_, s);
+    };
+    if (branch) {
+      fork();
+      rope(attn_side_);
+      DSV3_CUDA_CHECK(cudaEventRecord(attn_join_, attn_side_));
+    }
     gemm_->bf16_batched(q, nh * qk, qk, kvb, R, (nope + vd) * R, false, qabs, nh * D, D, n, R, nope, nh, stream_);
-    cu::rope_interleaved_to(q, nh * qk, qk, static_cast<int>(nope), qabs, nh * D, D, static_cast<int>(R), n,
-                            static_cast<int>(nh), static_cast<int>(P), d_pos_, inv_freq_, rope_factor_, stream_);
+    if (branch)
+      DSV3_CUDA_CHECK(cudaStreamWaitEvent(stream_, attn_join_, 0));
+    else
+      rope(stream_);
     auto* olat = scratch<bf16>("attn.olat", static_cast<size_t>(n * nh * R));
     if (fast && all_decode_) {
       cu::MlaDecodeArgs a;
@@ -585,25 +657,33 @@ cu::RouterParams router_params(const ModelConfig& c) {
 }
 }  // namespace
 
-void CudaBackend::ffn(const DevLayer& L, const bf16* xn, int64_t n, bf16* x) {
+void CudaBackend::ffn(const DevLayer& L, const bf16* norm_w, int64_t n, bf16* x) {
   const ModelConfig& c = model_->config;
   const int64_t H = c.hidden_size;
+  const float eps = static_cast<float>(c.rms_norm_eps);
   if (!L.is_moe) {
-    mlp(L.dense, xn, n, x, true, stream_);
+    mlp(L.dense, x, norm_w, n, x, true, stream_);
     return;
   }
   const int E = static_cast<int>(c.n_routed_experts), K = static_cast<int>(c.num_experts_per_tok);
+  auto* xn = scratch<bf16>("xn", static_cast<size_t>(n * H));
+  auto* logits = scratch<float>("moe.logits", static_cast<size_t>(n * E));
+  // Decode sizes: the router's GEMV kernel norms x and writes xn for the routed experts; the
+  // shared expert's gate_up norms x itself. Else one norm kernel for all three.
+  const bool fused = norm_in_gemv_ && !L.router.fp8 &&
+                     gemm_->bf16_normed(x, H, norm_w, eps, static_cast<const bf16*>(L.router.w), logits, E,
+                                        cu::OutType::F32, n, E, H, 0.f, stream_, xn);
+  if (!fused) cu::rmsnorm(x, H, nullptr, 0, norm_w, xn, H, n, H, eps, stream_);
   // The shared expert on the side stream, overlapped with the router and the routed experts.
   bf16* shared = nullptr;
   if (L.shared.inter > 0) {
     shared = scratch<bf16>("moe.shared", static_cast<size_t>(n * H));
     DSV3_CUDA_CHECK(cudaEventRecord(fork_, stream_));
     DSV3_CUDA_CHECK(cudaStreamWaitEvent(side_, fork_, 0));
-    mlp(L.shared, xn, n, shared, false, side_);
+    mlp(L.shared, fused ? x : xn, fused ? norm_w : nullptr, n, shared, false, side_);
     DSV3_CUDA_CHECK(cudaEventRecord(join_, side_));
   }
-  auto* logits = scratch<float>("moe.logits", static_cast<size_t>(n * E));
-  linear(L.router, xn, H, n, logits, E, cu::OutType::F32, false, stream_);
+  if (!fused) linear(L.router, xn, H, n, logits, E, cu::OutType::F32, false, stream_);
   auto* experts = scratch<int32_t>("moe.experts", static_cast<size_t>(n * K));
   auto* weights = scratch<float>("moe.weights", static_cast<size_t>(n * K));
   void* ws = scratch<unsigned char>("moe.scratch", cu::moe_scratch_bytes(n, K, E, H, L.expert_inter));
@@ -647,22 +727,22 @@ void CudaBackend::layers(int64_t n, int64_t m, const int32_t* d_ids, const int32
   const int64_t H = c.hidden_size, V = c.vocab_size;
   const float eps = static_cast<float>(c.rms_norm_eps);
   auto* x = scratch<bf16>("x", static_cast<size_t>(n * H));
-  auto* xn = scratch<bf16>("xn", static_cast<size_t>(n * H));
   cu::embedding(embed_, d_ids, n, H, x, stream_);
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const DevLayer& L = layers_[static_cast<size_t>(l)];
-    cu::rmsnorm(x, H, nullptr, 0, L.attn_norm, xn, H, n, H, eps, stream_);
-    attention(L, l, xn, n, x);
-    cu::rmsnorm(x, H, nullptr, 0, L.ffn_norm, xn, H, n, H, eps, stream_);
-    ffn(L, xn, n, x);
+    attention(L, l, x, L.attn_norm, n, x);
+    ffn(L, L.ffn_norm, n, x);
   }
   // Rows that get logits: gather, final norm, lm_head.
-  auto* xp = scratch<bf16>("final.x", static_cast<size_t>(m * H));
-  auto* hn = scratch<bf16>("final.hn", static_cast<size_t>(m * H));
-  cu::embedding(x, d_pick, m, H, xp, stream_);
-  cu::rmsnorm(xp, H, nullptr, 0, final_norm_, hn, H, m, H, eps, stream_);
+  // (m == n: every row gets logits, in order; no gather.)
+  const bf16* xp = x;
+  if (m != n) {
+    auto* g = scratch<bf16>("final.x", static_cast<size_t>(m * H));
+    cu::embedding(x, d_pick, m, H, g, stream_);
+    xp = g;
+  }
   auto* logits = scratch<float>("final.logits", static_cast<size_t>(m * V));
-  linear(lm_head_, hn, H, m, logits, V, cu::OutType::F32, false, stream_);
+  linear_normed(lm_head_, xp, H, final_norm_, eps, m, logits, V, cu::OutType::F32, false, stream_);
 }
 
 std::vector<SeqOutput> CudaBackend::forward(const std::vector<SeqInput>& in, const ForwardOptions& opt) {
@@ -671,6 +751,8 @@ std::vector<SeqOutput> CudaBackend::forward(const std::vector<SeqInput>& in, con
   DSV3_CUDA_CHECK(cudaSetDevice(device_));
   // Batch layout (same checks and messages as the CPU backend).
   validate(in);
+  attn_branch_ = cu::env_on("DSV3_CUDA_ATTN_BRANCH");
+  norm_in_gemv_ = cu::env_on("DSV3_CUDA_NORM_IN_GEMV");
   seqs_.clear();
   int64_t n = 0;
   for (const auto& s : in) {

@@ -11,6 +11,7 @@
 #include "model/cuda/fp8_skinny.hpp"
 #include "model/cuda/launch_env.hpp"
 #include "model/cuda/pdl.cuh"
+#include "model/cuda/weight_load.cuh"
 
 namespace dsv3::model::cuda {
 
@@ -152,11 +153,18 @@ void small_gemm(const __nv_bfloat16* X, int64_t ldx, int64_t sx, const __nv_bflo
 constexpr int kGemvMaxRows = 8, kGemvWarps = 8, kGemvSlab = 8;
 
 // Batched (blockIdx.y = b): X, W and D advance by sx, sw and sd elements per batch entry.
+// With norm_w, the staged rows are RMS-normalized first (rmsnorm_kernel's rounding: x * inv to
+// bf16, times the weight to bf16), K <= kGemvNormMaxK.
+constexpr int kGemvNormChunks = 4;  // 16-byte chunks of the norm weight per thread
+constexpr int64_t kGemvNormMaxK = kGemvNormChunks * kGemvWarps * 32 * 8;
+
 template <int RPW, bool kF32>
 __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const __nv_bfloat16* __restrict__ X, int64_t ldx,
                                                                const __nv_bfloat16* __restrict__ W, void* D,
                                                                int64_t ldd, int M, int64_t N, int64_t K, float beta,
-                                                               int64_t sx, int64_t sw, int64_t sd) {
+                                                               int64_t sx, int64_t sw, int64_t sd,
+                                                               const __nv_bfloat16* __restrict__ norm_w, float eps,
+                                                               __nv_bfloat16* __restrict__ norm_out) {
   extern __shared__ __align__(16) unsigned char gemv_smem[];
   __nv_bfloat16* xs = reinterpret_cast<__nv_bfloat16*>(gemv_smem);
   pdl_trigger();
@@ -172,7 +180,15 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const __nv_bfloat
 #pragma unroll
   for (int s = 0; s < kGemvSlab; ++s) {
     const int64_t c = s * 32 + lane;
-    first[s] = row0 < N && c < chunks ? __ldg(reinterpret_cast<const int4*>(W + row0 * K) + c) : int4{0, 0, 0, 0};
+    first[s] = row0 < N && c < chunks ? load_weight16(reinterpret_cast<const int4*>(W + row0 * K) + c) : int4{0, 0, 0, 0};
+  }
+  int4 nw[kGemvNormChunks];
+  if (norm_w) {
+#pragma unroll
+    for (int j = 0; j < kGemvNormChunks; ++j) {
+      const int64_t c = threadIdx.x + j * blockDim.x;
+      nw[j] = c < chunks ? __ldg(reinterpret_cast<const int4*>(norm_w) + c) : int4{0, 0, 0, 0};
+    }
   }
   pdl_wait();
   for (int64_t i = threadIdx.x; i < M * chunks; i += blockDim.x) {
@@ -180,6 +196,46 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const __nv_bfloat
     reinterpret_cast<int4*>(xs + t * K)[c] = reinterpret_cast<const int4*>(X + t * ldx)[c];
   }
   __syncthreads();
+  if (norm_w) {
+    __shared__ float inv_rms[kGemvMaxRows];
+    if (warp < M) {  // warp t: the sum of squares of row t
+      float ss = 0.f;
+      for (int64_t c = lane; c < chunks; c += 32) {
+        const int4 v = reinterpret_cast<const int4*>(xs + warp * K)[c];
+        const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&v);
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          const float2 f = __bfloat1622float2(h[j]);
+          ss += f.x * f.x + f.y * f.y;
+        }
+      }
+      for (int off = 16; off > 0; off /= 2) ss += __shfl_xor_sync(0xffffffffu, ss, off);
+      if (lane == 0) inv_rms[warp] = rsqrtf(ss / static_cast<float>(K) + eps);
+    }
+    __syncthreads();
+    for (int t = 0; t < M; ++t) {
+      const float inv = inv_rms[t];
+#pragma unroll
+      for (int j = 0; j < kGemvNormChunks; ++j) {
+        const int64_t c = threadIdx.x + j * blockDim.x;
+        if (c >= chunks) break;
+        int4* px = reinterpret_cast<int4*>(xs + t * K) + c;
+        int4 v = *px;
+        __nv_bfloat162* h = reinterpret_cast<__nv_bfloat162*>(&v);
+        const __nv_bfloat162* w2 = reinterpret_cast<const __nv_bfloat162*>(&nw[j]);
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const float2 f = __bfloat1622float2(h[e]);
+          const float2 nrm = __bfloat1622float2(__floats2bfloat162_rn(f.x * inv, f.y * inv));
+          const float2 ww = __bfloat1622float2(w2[e]);
+          h[e] = __floats2bfloat162_rn(nrm.x * ww.x, nrm.y * ww.y);
+        }
+        *px = v;
+        if (norm_out && blockIdx.x == 0 && blockIdx.y == 0) reinterpret_cast<int4*>(norm_out + t * K)[c] = v;
+      }
+    }
+    __syncthreads();
+  }
 #pragma unroll
   for (int r = 0; r < RPW; ++r) {
     const int64_t row = row0 + r;
@@ -193,7 +249,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const __nv_bfloat
 #pragma unroll
       for (int s = 0; s < kGemvSlab; ++s) {
         const int64_t c = c0 + s * 32 + lane;
-        wv[s] = r == 0 && c0 == 0 ? first[s] : c < chunks ? __ldg(wr + c) : int4{0, 0, 0, 0};
+        wv[s] = r == 0 && c0 == 0 ? first[s] : c < chunks ? load_weight16(wr + c) : int4{0, 0, 0, 0};
       }
 #pragma unroll
       for (int s = 0; s < kGemvSlab; ++s) {
@@ -247,7 +303,8 @@ bool use_gemv(const void* X, int64_t ldx, const void* W, int64_t M, int64_t K) {
 template <int RPW, bool kF32>
 void gemv_launch(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void* D, int64_t ldd, int64_t M,
                  int64_t N, int64_t K, float beta, cudaStream_t stream, int64_t batch = 1, int64_t sx = 0,
-                 int64_t sw = 0, int64_t sd = 0) {
+                 int64_t sw = 0, int64_t sd = 0, const __nv_bfloat16* norm_w = nullptr, float eps = 0.f,
+                 __nv_bfloat16* norm_out = nullptr) {
   const size_t smem = static_cast<size_t>(M) * K * 2;
   const dim3 grid(static_cast<unsigned>((N + kGemvWarps * RPW - 1) / (kGemvWarps * RPW)), static_cast<unsigned>(batch));
   static size_t attr = 48 * 1024;
@@ -256,7 +313,7 @@ void gemv_launch(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, vo
     attr = 96 * 1024;
   }
   launch_pdl(gemv_kernel<RPW, kF32>, grid, dim3(kGemvWarps * 32), smem, stream, X, ldx, W, D, ldd,
-             static_cast<int>(M), N, K, beta, sx, sw, sd);
+             static_cast<int>(M), N, K, beta, sx, sw, sd, norm_w, eps, norm_out);
 }
 
 // Decode-sized products against a weight stored [K, N] (row stride ldw), batched like gemv_kernel:
@@ -286,7 +343,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kn_kernel(const __nv_bfl
 #pragma unroll
     for (int i = 0; i < kAhead; ++i) {
       const int64_t k = base + warp + i * kGemvWarps;
-      wv[i] = in && k < K ? *reinterpret_cast<const __nv_bfloat162*>(W + k * ldw + n) : __floats2bfloat162_rn(0.f, 0.f);
+      wv[i] = in && k < K ? __ldcs(reinterpret_cast<const __nv_bfloat162*>(W + k * ldw + n)) : __floats2bfloat162_rn(0.f, 0.f);
     }
   };
   load(0);
@@ -327,25 +384,27 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kn_kernel(const __nv_bfl
 
 template <int RPW>
 void gemv_rpw(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void* D, int64_t ldd, bool f32, int64_t M,
-              int64_t N, int64_t K, float beta, cudaStream_t stream) {
+              int64_t N, int64_t K, float beta, cudaStream_t stream, const __nv_bfloat16* norm_w, float eps,
+              __nv_bfloat16* norm_out) {
   if (f32)
-    gemv_launch<RPW, true>(X, ldx, W, D, ldd, M, N, K, beta, stream);
+    gemv_launch<RPW, true>(X, ldx, W, D, ldd, M, N, K, beta, stream, 1, 0, 0, 0, norm_w, eps, norm_out);
   else
-    gemv_launch<RPW, false>(X, ldx, W, D, ldd, M, N, K, beta, stream);
+    gemv_launch<RPW, false>(X, ldx, W, D, ldd, M, N, K, beta, stream, 1, 0, 0, 0, norm_w, eps, norm_out);
   DSV3_CUDA_CHECK(cudaGetLastError());
 }
 
 void gemv(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void* D, int64_t ldd, bool f32, int64_t M,
-          int64_t N, int64_t K, float beta, cudaStream_t stream) {
+          int64_t N, int64_t K, float beta, cudaStream_t stream, const __nv_bfloat16* norm_w = nullptr,
+          float eps = 0.f, __nv_bfloat16* norm_out = nullptr) {
   // Rows per warp: enough CTAs for two per multiprocessor on H200-sized GPUs, long runs per warp
   // for the large products (lm_head).
   const int64_t ctas1 = (N + kGemvWarps - 1) / kGemvWarps;
   if (ctas1 >= 4 * 264)
-    gemv_rpw<4>(X, ldx, W, D, ldd, f32, M, N, K, beta, stream);
+    gemv_rpw<4>(X, ldx, W, D, ldd, f32, M, N, K, beta, stream, norm_w, eps, norm_out);
   else if (ctas1 >= 2 * 264)
-    gemv_rpw<2>(X, ldx, W, D, ldd, f32, M, N, K, beta, stream);
+    gemv_rpw<2>(X, ldx, W, D, ldd, f32, M, N, K, beta, stream, norm_w, eps, norm_out);
   else
-    gemv_rpw<1>(X, ldx, W, D, ldd, f32, M, N, K, beta, stream);
+    gemv_rpw<1>(X, ldx, W, D, ldd, f32, M, N, K, beta, stream, norm_w, eps, norm_out);
 }
 
 }  // namespace
@@ -499,6 +558,17 @@ void Gemm::bf16(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, voi
   }
   run(plan(Kind::BF16, M, N, K, ldx, ldd, out, beta != 0.0f, alignment({addr(X), addr(W), addr(D)})), W, X, D, nullptr,
       nullptr, beta, stream);
+}
+
+bool Gemm::bf16_normed(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* norm_w, float eps,
+                       const __nv_bfloat16* W, void* D, int64_t ldd, OutType out, int64_t M, int64_t N, int64_t K,
+                       float beta, cudaStream_t stream, __nv_bfloat16* normed) {
+  if (M == 0) return true;
+  if (use_small_gemm(N, K) || !use_gemv(X, ldx, W, M, K) || K > kGemvNormMaxK || addr(norm_w) % 16 ||
+      addr(normed) % 16)
+    return false;
+  gemv(X, ldx, W, D, ldd, out == OutType::F32, M, N, K, beta, stream, norm_w, eps, normed);
+  return true;
 }
 
 void Gemm::bf16_batched(const __nv_bfloat16* X, int64_t ldx, int64_t sx, const __nv_bfloat16* W, int64_t ldw,

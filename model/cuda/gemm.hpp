@@ -61,6 +61,15 @@ class Gemm {
   void bf16(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void* D, int64_t ldd, OutType out,
             int64_t M, int64_t N, int64_t K, float beta, cudaStream_t stream);
 
+  // D = rmsnorm(X) · W^T (+ beta D) with the RMSNorm (weight norm_w over the K columns, as
+  // norm_rope_swiglu.hpp's rmsnorm) applied to X as the GEMV kernel stages it: one launch for
+  // decode-sized products, where a separate norm kernel is a dependent step of its own. Returns
+  // false, launching nothing, where the GEMV kernel does not take the product (more than 8 rows,
+  // K over 8192, misaligned operands); the caller then norms and multiplies separately. With
+  // `normed`, the normalized rows are also written there ([M, K], row stride K), for other readers.
+  bool bf16_normed(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* norm_w, float eps,
+                   const __nv_bfloat16* W, void* D, int64_t ldd, OutType out, int64_t M, int64_t N, int64_t K,
+                   float beta, cudaStream_t stream, __nv_bfloat16* normed = nullptr);
   // Strided-batched BF16 (the per-head MLA absorptions): for b in [0, batch),
   // D_b[M, N] = X_b[M, K] · W_b^T when w_nk (W_b stored [N, K], row stride ldw) or X_b · W_b when
   // !w_nk (W_b stored [K, N], row stride ldw); X_b = X + b * sx, W_b = W + b * sw, D_b = D + b * sd.

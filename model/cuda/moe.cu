@@ -10,6 +10,7 @@
 #include "model/cuda/fp8_quant.hpp"
 #include "model/cuda/launch_env.hpp"
 #include "model/cuda/pdl.cuh"
+#include "model/cuda/weight_load.cuh"
 #include "model/cuda/norm_rope_swiglu.hpp"
 #include "model/moe_group_score.hpp"
 
@@ -58,7 +59,8 @@ __device__ inline Best warp_best(Best b) {
 
 // choice_sh: this warp's kMaxRouterExperts floats of shared memory.
 __device__ void route_token_warp(const RouterParams& p, const float* __restrict__ l, const float* __restrict__ bias,
-                                 int32_t* __restrict__ experts, float* __restrict__ weights, float* choice_sh) {
+                                 int32_t* __restrict__ experts, float* __restrict__ weights, float* choice_sh,
+                                 int32_t* experts_sh = nullptr) {
   const int lane = threadIdx.x % 32, E = p.n_experts, G = p.n_group, per = E / G;
   float score[kPerLane], choice[kPerLane];
   if (p.sigmoid) {
@@ -148,6 +150,7 @@ __device__ void route_token_warp(const RouterParams& p, const float* __restrict_
     double w = score_mine;
     if (normalise) w /= (sum + 1e-20);
     experts[lane] = idx_mine;
+    if (experts_sh) experts_sh[lane] = idx_mine;
     weights[lane] = static_cast<float>(w * p.routed_scaling_factor);
   }
   __syncwarp();
@@ -261,33 +264,61 @@ __global__ void __launch_bounds__(kPermuteThreads) permute_small_kernel(
     int32_t* __restrict__ experts, float* __restrict__ weights, int32_t* __restrict__ offsets,
     int32_t* __restrict__ active, int32_t* __restrict__ n_active, int32_t* __restrict__ row_token,
     int32_t* __restrict__ pos) {
-  pdl_trigger();
-  pdl_wait();
   __shared__ int32_t ex[kMoeSmallBatchRows];
   __shared__ int32_t cnt[kMaxRouterExperts], off[kMaxRouterExperts];
   __shared__ float choice_sh[kPermuteThreads / 32][kMaxRouterExperts];
-  const int E = p.n_experts, K = p.top_k, n = tokens * K, tid = threadIdx.x, warp = tid / 32;
-  if (logits)
-    for (int t = warp; t < tokens; t += kPermuteThreads / 32)
-      route_token_warp(p, logits + static_cast<int64_t>(t) * E, bias, experts + t * K, weights + t * K,
-                       choice_sh[warp]);
-  for (int e = tid; e < E; e += blockDim.x) cnt[e] = 0;
-  __syncthreads();
-  for (int i = tid; i < n; i += blockDim.x) {
-    ex[i] = experts[i];
-    atomicAdd(&cnt[ex[i]], 1);
+  __shared__ float bias_sh[kMaxRouterExperts];
+  pdl_trigger();
+  const int E = p.n_experts, K = p.top_k, n = tokens * K, tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  // The bias and the zeroed counts depend on no earlier kernel: before the wait.
+  for (int e = tid; e < E; e += blockDim.x) {
+    if (bias) bias_sh[e] = bias[e];
+    cnt[e] = 0;
   }
   __syncthreads();
-  if (tid == 0) {
-    int run = 0, na = 0;
-    for (int e = 0; e < E; ++e) {
+  pdl_wait();
+  if (logits)
+    for (int t = warp; t < tokens; t += kPermuteThreads / 32)
+      route_token_warp(p, logits + static_cast<int64_t>(t) * E, bias ? bias_sh : nullptr, experts + t * K,
+                       weights + t * K, choice_sh[warp], ex + t * K);
+  else
+    for (int i = tid; i < n; i += blockDim.x) ex[i] = experts[i];
+  __syncthreads();
+  for (int i = tid; i < n; i += blockDim.x) atomicAdd(&cnt[ex[i]], 1);
+  __syncthreads();
+  if (warp == 0) {
+    // Lane l owns experts [l * kPerLane, (l + 1) * kPerLane): segment offsets and the active list
+    // (index order) by a warp-wide exclusive scan of its row and active counts.
+    int rows = 0, act = 0;
+#pragma unroll
+    for (int j = 0; j < kPerLane; ++j) {
+      const int e = lane * kPerLane + j;
+      const int c = e < E ? cnt[e] : 0;
+      rows += c;
+      act += c > 0;
+    }
+    int rows_in = rows, act_in = act;
+    for (int o = 1; o < 32; o *= 2) {
+      const int r = __shfl_up_sync(0xffffffffu, rows_in, o), a = __shfl_up_sync(0xffffffffu, act_in, o);
+      if (lane >= o) {
+        rows_in += r;
+        act_in += a;
+      }
+    }
+    int run = rows_in - rows, na = act_in - act;
+#pragma unroll
+    for (int j = 0; j < kPerLane; ++j) {
+      const int e = lane * kPerLane + j;
+      if (e >= E) break;
       off[e] = run;
       offsets[e] = run;
       if (cnt[e] > 0) active[na++] = e;
       run += cnt[e];
     }
-    offsets[E] = run;
-    *n_active = na;
+    if (lane == 31) {
+      offsets[E] = rows_in;
+      *n_active = act_in;
+    }
   }
   __syncthreads();
   for (int i = tid; i < n; i += blockDim.x) {
@@ -304,7 +335,7 @@ __global__ void __launch_bounds__(kPermuteThreads) permute_small_kernel(
 // weights once at close to the HBM bandwidth. CTA (row block, j) works on the j-th active expert e
 // (blockIdx.y >= n_active: nothing) and its routed rows (segment [offsets[e], offsets[e+1]),
 // activations x[row_token[slot]] or x[slot] when row_token is null): y[slot, row] = x · W_e[row]^T
-// for kGemvWarps x kRowsPerWarp output rows, up to kGemvTok routed rows at a time staged in shared memory. Each
+// for kGemvWarps x kRowsPerWarp output rows, up to tok_cap (<= kGemvTok) routed rows at a time staged in shared memory. Each
 // lane keeps a whole slab (kSlab 16-byte chunks, gate and up) of a weight row in flight before
 // using it. With kSwiglu, W_e is [2I, K] (gate | up) and y[slot, i] = silu(gate_i) * up_i ([rows, I]).
 constexpr int kGemvTok = 8, kGemvWarps = 8, kSlab = 8;
@@ -313,7 +344,7 @@ template <bool kSwiglu, int kRowsPerWarp>
 __global__ void __launch_bounds__(kGemvWarps * 32) expert_gemv_kernel(
     const __nv_bfloat16* __restrict__ x, const int32_t* __restrict__ row_token, const int32_t* __restrict__ offsets,
     const int32_t* __restrict__ active, const int32_t* __restrict__ n_active, const void* const* __restrict__ w,
-    int64_t n_out, int64_t K, __nv_bfloat16* __restrict__ y) {
+    int64_t n_out, int64_t K, int tok_cap, __nv_bfloat16* __restrict__ y) {
   pdl_trigger();
   pdl_wait();
   constexpr int kH = kSwiglu ? 2 : 1;
@@ -326,8 +357,8 @@ __global__ void __launch_bounds__(kGemvWarps * 32) expert_gemv_kernel(
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int64_t row0 = (static_cast<int64_t>(blockIdx.x) * kGemvWarps + warp) * kRowsPerWarp;
   const int64_t chunks = K / 8;
-  for (int64_t t0 = 0; t0 < m; t0 += kGemvTok) {
-    const int nt = static_cast<int>(m - t0 < kGemvTok ? m - t0 : kGemvTok);
+  for (int64_t t0 = 0; t0 < m; t0 += tok_cap) {
+    const int nt = static_cast<int>(m - t0 < tok_cap ? m - t0 : tok_cap);
     __syncthreads();
     for (int64_t i = threadIdx.x; i < nt * chunks; i += blockDim.x) {
       const int64_t t = i / chunks, c = i % chunks, slot = o + t0 + t;
@@ -350,7 +381,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32) expert_gemv_kernel(
 #pragma unroll
           for (int s = 0; s < kSlab; ++s) {
             const int64_t c = c0 + s * 32 + lane;
-            wv[h][s] = c < chunks ? __ldg(reinterpret_cast<const int4*>(W + (row + h * n_out) * K) + c) : int4{0, 0, 0, 0};
+            wv[h][s] = c < chunks ? load_weight16(reinterpret_cast<const int4*>(W + (row + h * n_out) * K) + c) : int4{0, 0, 0, 0};
           }
 #pragma unroll
         for (int s = 0; s < kSlab; ++s) {
@@ -474,9 +505,13 @@ void combine(const Scratch& s, const float* weights, int64_t tokens, int top_k, 
 }
 
 template <int RPW>
-void run_small_gemvs(const ExpertWeights& w, const Scratch& s, const __nv_bfloat16* x, int64_t n, int n_experts,
-                     int64_t hidden, int64_t inter, cudaStream_t stream) {
-  const size_t smem_gu = static_cast<size_t>(kGemvTok) * hidden * 2, smem_dn = static_cast<size_t>(kGemvTok) * inter * 2;
+void run_small_gemvs(const ExpertWeights& w, const Scratch& s, const __nv_bfloat16* x, int64_t tokens, int top_k,
+                     int n_experts, int64_t hidden, int64_t inter, cudaStream_t stream) {
+  const int64_t n = tokens * top_k;
+  // An expert has at most `tokens` rows (a token picks it once): shared memory for that many, so
+  // that at batch 1 a whole wave of CTAs fits (8 a multiprocessor, not the 6 of kGemvTok rows).
+  const size_t staged = static_cast<size_t>(std::min<int64_t>(kGemvTok, tokens));
+  const size_t smem_gu = staged * hidden * 2, smem_dn = staged * inter * 2;
   static size_t attr_gu = 48 * 1024, attr_dn = 48 * 1024;
   if (smem_gu > attr_gu) {
     DSV3_CUDA_CHECK(cudaFuncSetAttribute(expert_gemv_kernel<true, RPW>, cudaFuncAttributeMaxDynamicSharedMemorySize,
@@ -492,11 +527,11 @@ void run_small_gemvs(const ExpertWeights& w, const Scratch& s, const __nv_bfloat
   const unsigned slots = static_cast<unsigned>(std::min<int64_t>(n, n_experts));  // active experts, at most
   const dim3 g1(static_cast<unsigned>((inter + kRowsPerCta - 1) / kRowsPerCta), slots);
   launch_pdl(expert_gemv_kernel<true, RPW>, g1, dim3(kGemvWarps * 32), smem_gu, stream, x, s.row_token, s.offsets, s.active,
-                                                                            s.n_active, w.d_gate_up, inter, hidden, s.act);
+                                                                            s.n_active, w.d_gate_up, inter, hidden, static_cast<int>(staged), s.act);
   DSV3_CUDA_CHECK(cudaGetLastError());
   const dim3 g2(static_cast<unsigned>((hidden + kRowsPerCta - 1) / kRowsPerCta), slots);
   launch_pdl(expert_gemv_kernel<false, RPW>, g2, dim3(kGemvWarps * 32), smem_dn, stream, s.act, nullptr, s.offsets, s.active,
-                                                                             s.n_active, w.d_down, hidden, inter, s.yp);
+                                                                             s.n_active, w.d_down, hidden, inter, static_cast<int>(staged), s.yp);
   DSV3_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -504,13 +539,9 @@ void run_small_gemvs(const ExpertWeights& w, const Scratch& s, const __nv_bfloat
 void run_small(const ExpertWeights& w, const Scratch& s, const __nv_bfloat16* x, const float* weights, int64_t tokens,
                int top_k, int n_experts, int64_t hidden, int64_t inter, const __nv_bfloat16* shared,
                cudaEvent_t shared_ready, const __nv_bfloat16* residual, __nv_bfloat16* out, cudaStream_t stream) {
-  const int64_t n = tokens * top_k;
-  // One output row per warp for the fewest rows (single-digit batches: more CTAs, one memory round
-  // trip per warp), four when every expert has several rows to reuse its weights for.
-  if (n <= 64)
-    run_small_gemvs<1>(w, s, x, n, n_experts, hidden, inter, stream);
-  else
-    run_small_gemvs<4>(w, s, x, n, n_experts, hidden, inter, stream);
+  // Four output rows per warp: at batch 1 the gate_up grid is then one wave (264 CTAs of 2 a
+  // multiprocessor) instead of four; 1265 -> 1251 us a mid-model step against one row (run AI).
+  run_small_gemvs<4>(w, s, x, tokens, top_k, n_experts, hidden, inter, stream);
   combine(s, weights, tokens, top_k, hidden, shared, shared_ready, residual, out, stream);
 }
 

@@ -10,6 +10,7 @@
 #include "model/cuda/fp8_quant.hpp"
 #include "model/cuda/fp8_skinny.hpp"
 #include "model/cuda/gemm.hpp"
+#include "model/cuda/norm_rope_swiglu.hpp"
 #include "support/test_support.hpp"
 
 namespace mc = dsv3::model::cuda;
@@ -133,6 +134,40 @@ TEST(CudaGemm, Bf16DecodeSizedProductsMatchFloat64Reference) {
   for (int64_t M : {1, 3, 8})
     for (int64_t N : {200, 4500, 9000})
       for (int64_t K : {256, 1408, 2568}) check_bf16_product(gemm, M, N, K, K + 64, rng);
+}
+
+// Decode-sized products with the input RMSNorm inside the GEMV kernel (the layer's input norm and
+// q_a's norm at decode): the same values as the norm kernel followed by the product, and the same
+// declines (false, nothing launched) where the GEMV kernel does not take the product.
+TEST(CudaGemm, Bf16NormedGemvMatchesNormThenProduct) {
+  if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
+  std::mt19937 rng(31);
+  mc::Gemm gemm;
+  for (int64_t M : {1, 5, 8})
+    for (int64_t K : {1536, 2048, 4096}) {
+      const int64_t N = 2112, ldx = K + 576;  // a strided slice, as q_a inside [q_a | kv_a]
+      auto x = random_bf16_values(M * ldx, rng, 3.f), w = random_bf16_values(N * K, rng, 0.05f),
+           g = random_bf16_values(K, rng, 1.f), d0 = random_bf16_values(M * N, rng);
+      for (auto& v : g) v += 1.f;
+      DeviceBuffer<bf16> dx(to_bf16(x)), dw(to_bf16(w)), dg(to_bf16(g)), dn(M * K), dref(to_bf16(d0)), dd(to_bf16(d0));
+      for (float beta : {0.f, 1.f}) {
+        mc::rmsnorm(dx.get(), ldx, nullptr, 0, dg.get(), dn.get(), K, M, K, 1e-6f, nullptr);
+        gemm.bf16(dn.get(), K, dw.get(), dref.get(), N, mc::OutType::BF16, M, N, K, beta, nullptr);
+        ASSERT_TRUE(gemm.bf16_normed(dx.get(), ldx, dg.get(), 1e-6f, dw.get(), dd.get(), N, mc::OutType::BF16, M, N, K,
+                                     beta, nullptr))
+            << "M=" << M << " K=" << K;
+        const auto got = to_float(dd.download()), want = to_float(dref.download());
+        std::vector<double> ref(want.begin(), want.end());
+        EXPECT_LT(rel_error(got, ref), 2e-3) << "M=" << M << " K=" << K << " beta=" << beta;
+      }
+    }
+  // Nine rows, or 8 x 7168 activations (over the GEMV's shared memory): declined.
+  DeviceBuffer<bf16> dx(9 * 256), dw(64 * 256), dg(256), dd(9 * 64);
+  EXPECT_FALSE(gemm.bf16_normed(dx.get(), 256, dg.get(), 1e-6f, dw.get(), dd.get(), 64, mc::OutType::BF16, 9, 64, 256,
+                                0.f, nullptr));
+  DeviceBuffer<bf16> dx2(8 * 7168), dw2(64 * 7168), dg2(7168), dd2(8 * 64);
+  EXPECT_FALSE(gemm.bf16_normed(dx2.get(), 7168, dg2.get(), 1e-6f, dw2.get(), dd2.get(), 64, mc::OutType::BF16, 8, 64,
+                                7168, 0.f, nullptr));
 }
 
 namespace {
