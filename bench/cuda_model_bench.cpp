@@ -4,6 +4,7 @@
 // replayed as CUDA graphs after a warm-up pass), prefill tok/s for 2048 tokens, and the HBM
 // roofline of each decode step (bytes the step must read / device-to-device copy bandwidth measured
 // here). Set DSV3_BENCH_MODEL=DIR; without it (or without a GPU) nothing is registered.
+// DSV3_BENCH_AB compares settings of the backend's switches in one process (ab_compare below).
 #include <benchmark/benchmark.h>
 
 #if DSV3_HAVE_CUDA
@@ -16,6 +17,7 @@
 #include <cstdlib>
 #include <memory>
 #include <random>
+#include <string>
 
 #include "model/cuda/event_timing.hpp"
 #include "model/backend.hpp"
@@ -188,8 +190,60 @@ void profile_one_step(int B) {
 }  // namespace
 
 // Set-up in main, after static initialisation (the loader's tables are statics of their own).
+// DSV3_BENCH_AB="A=1 B=0;A=0;..." compares environment settings of the backend's diagnostic
+// switches (the DSV3_CUDA_* read per forward) in one process, on one loaded model: for each
+// ';'-separated configuration (space-separated NAME=VALUE), the variables of the previous one are
+// unset and these set, the decode graphs re-captured, and decode at batch DSV3_BENCH_AB_BATCH
+// (default 1) timed as BM_Decode does (best of three passes after a warm-up).
+void ab_compare(const std::string& all) {
+  const int B = std::getenv("DSV3_BENCH_AB_BATCH") ? std::atoi(std::getenv("DSV3_BENCH_AB_BATCH")) : 1;
+  const int prompt = 128, steps = 64;
+  std::mt19937 rng(42);
+  std::vector<std::string> set;
+  size_t pos = 0;
+  for (int i = 0; pos <= all.size(); ++i) {
+    size_t e = all.find(';', pos);
+    if (e == std::string::npos) e = all.size();
+    const std::string cfg = all.substr(pos, e - pos);
+    pos = e + 1;
+    for (const auto& v : set) unsetenv(v.c_str());
+    set.clear();
+    for (size_t q = 0; q < cfg.size();) {
+      size_t sp = cfg.find(' ', q);
+      if (sp == std::string::npos) sp = cfg.size();
+      const std::string tok = cfg.substr(q, sp - q);
+      q = sp + 1;
+      if (const auto eq = tok.find('='); eq != std::string::npos) {
+        set.push_back(tok.substr(0, eq));
+        setenv(set.back().c_str(), tok.substr(eq + 1).c_str(), 1);
+      }
+    }
+    double best = 1e30;
+    for (int rep = 0; rep < 4; ++rep) {
+      // A cache of another length each configuration: the graphs are dropped and re-captured.
+      g_backend->reset(B, prompt + steps + 8 + (i % 2) * 64);
+      std::vector<SeqInput> in;
+      for (int b = 0; b < B; ++b) in.push_back({b, random_ids(prompt, rng, g_model->config.vocab_size)});
+      auto out = g_backend->forward(in, {.greedy_only = true});
+      const double t0 = now();
+      for (int s = 0; s < steps; ++s) {
+        for (int b = 0; b < B; ++b) in[b].tokens = {out[b].argmax[0]};
+        out = g_backend->forward(in, {.greedy_only = true});
+      }
+      if (rep > 0) best = std::min(best, now() - t0);  // the first pass captures the graphs
+    }
+    std::printf("ab %-40s batch %d %8.1f us/step %8.1f tok/s\n", cfg.empty() ? "(defaults)" : cfg.c_str(), B,
+                best / steps * 1e6, B * steps / best);
+    std::fflush(stdout);
+  }
+}
+
 int main(int argc, char** argv) {
   if (setup()) {
+    if (const char* c = std::getenv("DSV3_BENCH_AB")) {
+      ab_compare(c);
+      return 0;
+    }
     if (const char* p = std::getenv("DSV3_BENCH_PROFILE")) {
       if (p[0] == 'p')
         profile_prefill(std::atoi(p + 1));
