@@ -158,8 +158,13 @@ constexpr int kGemvMaxRows = 8, kGemvWarps = 8, kGemvSlab = 8;
 constexpr int kGemvNormChunks = 4;  // 16-byte chunks of the norm weight per thread
 constexpr int64_t kGemvNormMaxK = kGemvNormChunks * kGemvWarps * 32 * 8;
 
-template <int RPW, bool kF32>
-__global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const __nv_bfloat16* __restrict__ X, int64_t ldx,
+// kMaxM: the most rows of X the instance takes (8, or 1: batch-1 decode, whose fewer registers let
+// three CTAs share a multiprocessor, so q_b's 384 CTAs run as one wave, and leave room for the next
+// row's slab in flight while a row is summed). Mid model at batch 1: 1189-1197 -> 1123-1140 us a
+// step against the 8-row instance (runs AT, AU in bench/cuda/NOTES.md).
+template <int RPW, bool kF32, int kMaxM>
+__global__ void __launch_bounds__(kGemvWarps * 32, kMaxM > 1 ? 1 : RPW == 1 ? 3 : 2)
+    gemv_kernel(const __nv_bfloat16* __restrict__ X, int64_t ldx,
                                                                const __nv_bfloat16* __restrict__ W, void* D,
                                                                int64_t ldd, int M, int64_t N, int64_t K, float beta,
                                                                int64_t sx, int64_t sw, int64_t sd,
@@ -176,11 +181,11 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const __nv_bfloat
   const int64_t row0 = (static_cast<int64_t>(blockIdx.x) * kGemvWarps + warp) * RPW;
   // The weights depend on no earlier kernel: the first slab of the first row is in flight before
   // waiting for the kernel that writes X.
-  int4 first[kGemvSlab];
+  int4 cur[kGemvSlab];
 #pragma unroll
   for (int s = 0; s < kGemvSlab; ++s) {
     const int64_t c = s * 32 + lane;
-    first[s] = row0 < N && c < chunks ? load_weight16(reinterpret_cast<const int4*>(W + row0 * K) + c) : int4{0, 0, 0, 0};
+    cur[s] = row0 < N && c < chunks ? load_weight16(reinterpret_cast<const int4*>(W + row0 * K) + c) : int4{0, 0, 0, 0};
   }
   int4 nw[kGemvNormChunks];
   if (norm_w) {
@@ -236,20 +241,31 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const __nv_bfloat
     }
     __syncthreads();
   }
+  // A row that one slab covers (K <= 2048): the next row's slab is in flight while this one's sums
+  // are formed, so that each warp always has a slab of loads outstanding.
+  const bool one_slab = kMaxM == 1 && chunks <= 32 * kGemvSlab;
 #pragma unroll
   for (int r = 0; r < RPW; ++r) {
     const int64_t row = row0 + r;
     if (row >= N) break;
-    float acc[kGemvMaxRows];
+    float acc[kMaxM];
 #pragma unroll
-    for (int t = 0; t < kGemvMaxRows; ++t) acc[t] = 0.f;
+    for (int t = 0; t < kMaxM; ++t) acc[t] = 0.f;
     const int4* wr = reinterpret_cast<const int4*>(W + row * K);
+    int4 next[kGemvSlab];
+    if (one_slab && r + 1 < RPW) {
+#pragma unroll
+      for (int s = 0; s < kGemvSlab; ++s) {
+        const int64_t c = s * 32 + lane;
+        next[s] = row + 1 < N && c < chunks ? load_weight16(wr + K / 8 + c) : int4{0, 0, 0, 0};
+      }
+    }
     for (int64_t c0 = 0; c0 < chunks; c0 += 32 * kGemvSlab) {
       int4 wv[kGemvSlab];
 #pragma unroll
       for (int s = 0; s < kGemvSlab; ++s) {
         const int64_t c = c0 + s * 32 + lane;
-        wv[s] = r == 0 && c0 == 0 ? first[s] : c < chunks ? load_weight16(wr + c) : int4{0, 0, 0, 0};
+        wv[s] = c0 == 0 && (kMaxM == 1 || r == 0) ? cur[s] : c < chunks ? load_weight16(wr + c) : int4{0, 0, 0, 0};
       }
 #pragma unroll
       for (int s = 0; s < kGemvSlab; ++s) {
@@ -260,7 +276,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const __nv_bfloat
 #pragma unroll
         for (int j = 0; j < 4; ++j) wf[j] = __bfloat1622float2(wp[j]);
 #pragma unroll
-        for (int t = 0; t < kGemvMaxRows; ++t) {
+        for (int t = 0; t < kMaxM; ++t) {
           if (t >= M) break;
           const int4 xr = reinterpret_cast<const int4*>(xs + t * K)[c];
           const __nv_bfloat162* xp = reinterpret_cast<const __nv_bfloat162*>(&xr);
@@ -272,9 +288,16 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const __nv_bfloat
         }
       }
     }
+    if (kMaxM == 1 && r + 1 < RPW) {
+#pragma unroll
+      for (int s = 0; s < kGemvSlab; ++s) {
+        const int64_t c = s * 32 + lane;
+        cur[s] = one_slab ? next[s] : row + 1 < N && c < chunks ? load_weight16(wr + K / 8 + c) : int4{0, 0, 0, 0};
+      }
+    }
     float mine = 0.f;
 #pragma unroll
-    for (int t = 0; t < kGemvMaxRows; ++t) {
+    for (int t = 0; t < kMaxM; ++t) {
       if (t >= M) break;
       float v = acc[t];
       for (int off = 16; off > 0; off /= 2) v += __shfl_xor_sync(0xffffffffu, v, off);
@@ -300,20 +323,33 @@ bool use_gemv(const void* X, int64_t ldx, const void* W, int64_t M, int64_t K) {
          static_cast<size_t>(M) * K * 2 <= 96 * 1024;
 }
 
+template <int RPW, bool kF32, int kMaxM>
+void gemv_launch_m(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void* D, int64_t ldd, int64_t M,
+                   int64_t N, int64_t K, float beta, cudaStream_t stream, int64_t batch, int64_t sx, int64_t sw,
+                   int64_t sd, const __nv_bfloat16* norm_w, float eps, __nv_bfloat16* norm_out) {
+  const size_t smem = static_cast<size_t>(M) * K * 2;
+  const dim3 grid(static_cast<unsigned>((N + kGemvWarps * RPW - 1) / (kGemvWarps * RPW)), static_cast<unsigned>(batch));
+  static size_t attr = 48 * 1024;
+  if (smem > attr) {
+    DSV3_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<RPW, kF32, kMaxM>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         96 * 1024));
+    attr = 96 * 1024;
+  }
+  launch_pdl(gemv_kernel<RPW, kF32, kMaxM>, grid, dim3(kGemvWarps * 32), smem, stream, X, ldx, W, D, ldd,
+             static_cast<int>(M), N, K, beta, sx, sw, sd, norm_w, eps, norm_out);
+}
+
+// DSV3_CUDA_GEMV_M1=0: batch-1 products take the 8-row instance too (a diagnostic).
 template <int RPW, bool kF32>
 void gemv_launch(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void* D, int64_t ldd, int64_t M,
                  int64_t N, int64_t K, float beta, cudaStream_t stream, int64_t batch = 1, int64_t sx = 0,
                  int64_t sw = 0, int64_t sd = 0, const __nv_bfloat16* norm_w = nullptr, float eps = 0.f,
                  __nv_bfloat16* norm_out = nullptr) {
-  const size_t smem = static_cast<size_t>(M) * K * 2;
-  const dim3 grid(static_cast<unsigned>((N + kGemvWarps * RPW - 1) / (kGemvWarps * RPW)), static_cast<unsigned>(batch));
-  static size_t attr = 48 * 1024;
-  if (smem > attr) {
-    DSV3_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<RPW, kF32>, cudaFuncAttributeMaxDynamicSharedMemorySize, 96 * 1024));
-    attr = 96 * 1024;
-  }
-  launch_pdl(gemv_kernel<RPW, kF32>, grid, dim3(kGemvWarps * 32), smem, stream, X, ldx, W, D, ldd,
-             static_cast<int>(M), N, K, beta, sx, sw, sd, norm_w, eps, norm_out);
+  if (M == 1 && env_on("DSV3_CUDA_GEMV_M1"))
+    gemv_launch_m<RPW, kF32, 1>(X, ldx, W, D, ldd, M, N, K, beta, stream, batch, sx, sw, sd, norm_w, eps, norm_out);
+  else
+    gemv_launch_m<RPW, kF32, kGemvMaxRows>(X, ldx, W, D, ldd, M, N, K, beta, stream, batch, sx, sw, sd, norm_w, eps,
+                                           norm_out);
 }
 
 // Decode-sized products against a weight stored [K, N] (row stride ldw), batched like gemv_kernel:

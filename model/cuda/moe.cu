@@ -204,6 +204,33 @@ __global__ void scatter_kernel(const int32_t* __restrict__ experts, int top_k, c
   for (int64_t c = threadIdx.x; c < hidden / 8; c += blockDim.x) dst[c] = src[c];
 }
 
+// out[t, 2c..2c+1] = bf16(residual + bf16(bf16(sum_k w[t,k] * yp[pos[t,k]]) + shared)): the combine of
+// one token's pair of columns, the k in the token's pick order. yp is read around L1 (the fused
+// combine reads what other CTAs of its kernel wrote).
+__device__ __forceinline__ void combine_pair(const __nv_bfloat16* yp, const int32_t* __restrict__ pos,
+                                             const float* __restrict__ weights, int top_k, int64_t hidden,
+                                             const __nv_bfloat16* shared, const __nv_bfloat16* residual,
+                                             __nv_bfloat16* out, int64_t t, int64_t c) {
+  float ax = 0.f, ay = 0.f;
+  for (int k = 0; k < top_k; ++k) {
+    const float w = weights[t * top_k + k];
+    const float2 v = __bfloat1622float2(
+        __ldcg(reinterpret_cast<const __nv_bfloat162*>(yp + static_cast<int64_t>(pos[t * top_k + k]) * hidden) + c));
+    ax += w * v.x;
+    ay += w * v.y;
+  }
+  float2 r = __bfloat1622float2(__floats2bfloat162_rn(ax, ay));
+  if (shared) {
+    const float2 sh = __bfloat1622float2(__ldcg(reinterpret_cast<const __nv_bfloat162*>(shared + t * hidden) + c));
+    r = __bfloat1622float2(__floats2bfloat162_rn(r.x + sh.x, r.y + sh.y));
+  }
+  if (residual) {
+    const float2 sh = __bfloat1622float2(reinterpret_cast<const __nv_bfloat162*>(residual + t * hidden)[c]);
+    r = make_float2(r.x + sh.x, r.y + sh.y);
+  }
+  reinterpret_cast<__nv_bfloat162*>(out + t * hidden)[c] = __floats2bfloat162_rn(r.x, r.y);
+}
+
 __global__ void combine_kernel(const __nv_bfloat16* __restrict__ yp, const int32_t* __restrict__ pos,
                                const float* __restrict__ weights, int top_k, int64_t hidden,
                                const __nv_bfloat16* __restrict__ shared, const __nv_bfloat16* residual,
@@ -212,26 +239,8 @@ __global__ void combine_kernel(const __nv_bfloat16* __restrict__ yp, const int32
   pdl_wait();
   const int64_t t = blockIdx.x;
   for (int64_t c = static_cast<int64_t>(blockIdx.y) * blockDim.x + threadIdx.x; c < hidden / 2;
-       c += static_cast<int64_t>(blockDim.x) * gridDim.y) {
-    float ax = 0.f, ay = 0.f;
-    for (int k = 0; k < top_k; ++k) {
-      const float w = weights[t * top_k + k];
-      const float2 v =
-          __bfloat1622float2(reinterpret_cast<const __nv_bfloat162*>(yp + static_cast<int64_t>(pos[t * top_k + k]) * hidden)[c]);
-      ax += w * v.x;
-      ay += w * v.y;
-    }
-    float2 r = __bfloat1622float2(__floats2bfloat162_rn(ax, ay));
-    if (shared) {
-      const float2 s = __bfloat1622float2(reinterpret_cast<const __nv_bfloat162*>(shared + t * hidden)[c]);
-      r = __bfloat1622float2(__floats2bfloat162_rn(r.x + s.x, r.y + s.y));
-    }
-    if (residual) {
-      const float2 s = __bfloat1622float2(reinterpret_cast<const __nv_bfloat162*>(residual + t * hidden)[c]);
-      r = make_float2(r.x + s.x, r.y + s.y);
-    }
-    reinterpret_cast<__nv_bfloat162*>(out + t * hidden)[c] = __floats2bfloat162_rn(r.x, r.y);
-  }
+       c += static_cast<int64_t>(blockDim.x) * gridDim.y)
+    combine_pair(yp, pos, weights, top_k, hidden, shared, residual, out, t, c);
 }
 
 // SwiGLU over the padded expert rows (row r belongs to expert r / mmax), skipping the padding:
@@ -263,12 +272,12 @@ __global__ void __launch_bounds__(kPermuteThreads) permute_small_kernel(
     RouterParams p, const float* __restrict__ logits, const float* __restrict__ bias, int tokens,
     int32_t* __restrict__ experts, float* __restrict__ weights, int32_t* __restrict__ offsets,
     int32_t* __restrict__ active, int32_t* __restrict__ n_active, int32_t* __restrict__ row_token,
-    int32_t* __restrict__ pos) {
+    int32_t* __restrict__ pos, bool late_trigger, int32_t* __restrict__ done, int n_done) {
   __shared__ int32_t ex[kMoeSmallBatchRows];
   __shared__ int32_t cnt[kMaxRouterExperts], off[kMaxRouterExperts];
   __shared__ float choice_sh[kPermuteThreads / 32][kMaxRouterExperts];
   __shared__ float bias_sh[kMaxRouterExperts];
-  pdl_trigger();
+  if (!late_trigger) pdl_trigger();
   const int E = p.n_experts, K = p.top_k, n = tokens * K, tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   // The bias and the zeroed counts depend on no earlier kernel: before the wait.
   for (int e = tid; e < E; e += blockDim.x) {
@@ -277,6 +286,7 @@ __global__ void __launch_bounds__(kPermuteThreads) permute_small_kernel(
   }
   __syncthreads();
   pdl_wait();
+  for (int i = tid; i < n_done; i += blockDim.x) done[i] = 0;  // the fused combine's counters
   if (logits)
     for (int t = warp; t < tokens; t += kPermuteThreads / 32)
       route_token_warp(p, logits + static_cast<int64_t>(t) * E, bias ? bias_sh : nullptr, experts + t * K,
@@ -329,6 +339,7 @@ __global__ void __launch_bounds__(kPermuteThreads) permute_small_kernel(
     pos[i] = slot;
     row_token[slot] = i / K;
   }
+  if (late_trigger) pdl_trigger();
 }
 
 // Grouped expert product for few rows per expert, on CUDA cores, streaming each active expert's
@@ -340,11 +351,24 @@ __global__ void __launch_bounds__(kPermuteThreads) permute_small_kernel(
 // using it. With kSwiglu, W_e is [2I, K] (gate | up) and y[slot, i] = silu(gate_i) * up_i ([rows, I]).
 constexpr int kGemvTok = 8, kGemvWarps = 8, kSlab = 8;
 
+// The combine fused into the down kernel (done non-null): the last of the CTAs that share a block
+// of output rows (one per active expert; done[blockIdx.x] counts them) combines those rows of every
+// token, as combine_kernel. The routing kernel zeroes the counters.
+struct FusedCombine {
+  const int32_t* pos = nullptr;
+  const float* weights = nullptr;
+  int top_k = 0, tokens = 0;
+  const __nv_bfloat16* shared = nullptr;
+  const __nv_bfloat16* residual = nullptr;
+  __nv_bfloat16* out = nullptr;
+  int32_t* done = nullptr;
+};
+
 template <bool kSwiglu, int kRowsPerWarp>
 __global__ void __launch_bounds__(kGemvWarps * 32) expert_gemv_kernel(
     const __nv_bfloat16* __restrict__ x, const int32_t* __restrict__ row_token, const int32_t* __restrict__ offsets,
     const int32_t* __restrict__ active, const int32_t* __restrict__ n_active, const void* const* __restrict__ w,
-    int64_t n_out, int64_t K, int tok_cap, __nv_bfloat16* __restrict__ y) {
+    int64_t n_out, int64_t K, int tok_cap, __nv_bfloat16* y, FusedCombine fc) {
   pdl_trigger();
   pdl_wait();
   constexpr int kH = kSwiglu ? 2 : 1;
@@ -423,12 +447,36 @@ __global__ void __launch_bounds__(kGemvWarps * 32) expert_gemv_kernel(
       if (lane < nt) y[(o + t0 + lane) * n_out + row] = __float2bfloat16(mine);
     }
   }
+  if (!kSwiglu && fc.done) {
+    __shared__ int last;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      __threadfence();  // this CTA's rows of y before its count
+      last = atomicAdd(fc.done + blockIdx.x, 1) == *n_active - 1;
+    }
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    const int64_t first = static_cast<int64_t>(blockIdx.x) * kGemvWarps * kRowsPerWarp / 2;
+    const int64_t pairs = min(static_cast<int64_t>(kGemvWarps * kRowsPerWarp / 2), n_out / 2 - first);
+    for (int64_t i = threadIdx.x; i < fc.tokens * pairs; i += blockDim.x)
+      combine_pair(y, fc.pos, fc.weights, fc.top_k, n_out, fc.shared, fc.residual, fc.out, i / pairs,
+                   first + i % pairs);
+  }
 }
 
 size_t align_up(size_t n) { return (n + 255) / 256 * 256; }
 
+// Counters of the fused combine: one per block of output rows of the down kernel (8 or more rows).
+int n_done(int64_t hidden) { return static_cast<int>(hidden / 8 + 1); }
+
+// DSV3_CUDA_MOE_FUSED_COMBINE=0: the combine as a kernel of its own after the down kernel. Fused
+// only at one token: 1150 -> 1134 us a mid-model step there (run AT), but about 1% slower at batch
+// 16 (runs AP, AR), where the event wait before the down kernel costs its early launch.
+bool fused_combine() { return env_on("DSV3_CUDA_MOE_FUSED_COMBINE"); }
+
 struct Scratch {
-  int32_t *counts, *offsets, *cursor, *pos, *active, *n_active, *row_token;
+  int32_t *counts, *offsets, *cursor, *pos, *active, *n_active, *row_token, *done;
   __nv_bfloat16 *xp, *gu, *act, *yp;
   __nv_fp8_e4m3* q;
   float* qs;
@@ -448,6 +496,7 @@ Scratch layout(Take&& take, int64_t tokens, int top_k, int E, int64_t H, int64_t
   s.n_active = reinterpret_cast<int32_t*>(take(sizeof(int32_t)));
   s.pos = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * n));
   s.row_token = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * n));
+  s.done = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * n_done(H)));
   s.xp = reinterpret_cast<__nv_bfloat16*>(take(sizeof(__nv_bfloat16) * rows * H));
   s.gu = reinterpret_cast<__nv_bfloat16*>(take(sizeof(__nv_bfloat16) * rows * 2 * I));
   s.act = reinterpret_cast<__nv_bfloat16*>(take(sizeof(__nv_bfloat16) * rows * I));
@@ -481,6 +530,13 @@ bool padded_enabled() {
   return on;
 }
 
+// The routing kernel lets the grouped gate_up kernel launch only once it has written the slots
+// (DSV3_CUDA_MOE_LATE_TRIGGER=0: at its start, as the other kernels). Launched early, gate_up's
+// CTAs sit waiting on every multiprocessor and keep the shared expert (on the side stream) from
+// running while the router and the routing kernel work. Mid model: 1238 -> 1134 us a step at
+// batch 1, 4278 -> 4002 at batch 16 (runs AT, AU).
+bool late_trigger() { return env_on("DSV3_CUDA_MOE_LATE_TRIGGER"); }
+
 bool small_path(const ExpertWeights& w, int64_t n, int64_t hidden, int64_t inter, int n_experts) {
   return !w.fp8 && w.d_gate_up && w.d_down && n <= kMoeSmallBatchRows && hidden % 8 == 0 && inter % 8 == 0 &&
          n_experts <= kMaxRouterExperts;
@@ -506,7 +562,8 @@ void combine(const Scratch& s, const float* weights, int64_t tokens, int top_k, 
 
 template <int RPW>
 void run_small_gemvs(const ExpertWeights& w, const Scratch& s, const __nv_bfloat16* x, int64_t tokens, int top_k,
-                     int n_experts, int64_t hidden, int64_t inter, cudaStream_t stream) {
+                     int n_experts, int64_t hidden, int64_t inter, const FusedCombine& fc, cudaEvent_t before_down,
+                     cudaStream_t stream) {
   const int64_t n = tokens * top_k;
   // An expert has at most `tokens` rows (a token picks it once): shared memory for that many, so
   // that at batch 1 a whole wave of CTAs fits (8 a multiprocessor, not the 6 of kGemvTok rows).
@@ -527,11 +584,12 @@ void run_small_gemvs(const ExpertWeights& w, const Scratch& s, const __nv_bfloat
   const unsigned slots = static_cast<unsigned>(std::min<int64_t>(n, n_experts));  // active experts, at most
   const dim3 g1(static_cast<unsigned>((inter + kRowsPerCta - 1) / kRowsPerCta), slots);
   launch_pdl(expert_gemv_kernel<true, RPW>, g1, dim3(kGemvWarps * 32), smem_gu, stream, x, s.row_token, s.offsets, s.active,
-                                                                            s.n_active, w.d_gate_up, inter, hidden, static_cast<int>(staged), s.act);
+                                                                            s.n_active, w.d_gate_up, inter, hidden, static_cast<int>(staged), s.act, FusedCombine{});
   DSV3_CUDA_CHECK(cudaGetLastError());
+  if (before_down) DSV3_CUDA_CHECK(cudaStreamWaitEvent(stream, before_down, 0));
   const dim3 g2(static_cast<unsigned>((hidden + kRowsPerCta - 1) / kRowsPerCta), slots);
   launch_pdl(expert_gemv_kernel<false, RPW>, g2, dim3(kGemvWarps * 32), smem_dn, stream, s.act, nullptr, s.offsets, s.active,
-                                                                             s.n_active, w.d_down, hidden, inter, static_cast<int>(staged), s.yp);
+                                                                             s.n_active, w.d_down, hidden, inter, static_cast<int>(staged), s.yp, fc);
   DSV3_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -541,8 +599,12 @@ void run_small(const ExpertWeights& w, const Scratch& s, const __nv_bfloat16* x,
                cudaEvent_t shared_ready, const __nv_bfloat16* residual, __nv_bfloat16* out, cudaStream_t stream) {
   // Four output rows per warp: at batch 1 the gate_up grid is then one wave (264 CTAs of 2 a
   // multiprocessor) instead of four; 1265 -> 1251 us a mid-model step against one row (run AI).
-  run_small_gemvs<4>(w, s, x, tokens, top_k, n_experts, hidden, inter, stream);
-  combine(s, weights, tokens, top_k, hidden, shared, shared_ready, residual, out, stream);
+  // The combine inside the down kernel (its last CTA per block of rows): one dependent launch fewer.
+  FusedCombine fc;
+  if (tokens == 1 && fused_combine()) fc = {s.pos, weights, top_k, static_cast<int>(tokens), shared, residual, out, s.done};
+  run_small_gemvs<4>(w, s, x, tokens, top_k, n_experts, hidden, inter, fc, fc.done && shared ? shared_ready : nullptr,
+                     stream);
+  if (!fc.done) combine(s, weights, tokens, top_k, hidden, shared, shared_ready, residual, out, stream);
 }
 
 }  // namespace
@@ -605,10 +667,10 @@ void moe_routed_experts(Gemm& gemm, const ExpertWeights& w, const __nv_bfloat16*
     p.top_k = top_k;
     launch_pdl(permute_small_kernel, dim3(1), dim3(kPermuteThreads), 0, stream, p, nullptr, nullptr, static_cast<int>(tokens),
                                                             const_cast<int32_t*>(experts), nullptr, s.offsets,
-                                                            s.active, s.n_active, s.row_token, s.pos);
+                                                            s.active, s.n_active, s.row_token, s.pos, late_trigger(), s.done, n_done(hidden));
     DSV3_CUDA_CHECK(cudaGetLastError());
-    run_small(w, s, x, weights, tokens, top_k, n_experts, hidden, inter, shared, extras.shared_ready, residual, out,
-              stream);
+    run_small(w, s, x, weights, tokens, top_k, n_experts, hidden, inter, shared, extras.shared_ready, residual,
+              out, stream);
     return;
   }
   DSV3_CUDA_CHECK(cudaMemsetAsync(s.counts, 0, sizeof(int32_t) * n_experts, stream));
@@ -734,7 +796,7 @@ void moe_forward(Gemm& gemm, const RouterParams& p, const float* logits, const f
     Scratch s = carve(scratch, tokens, p.top_k, p.n_experts, hidden, inter);
     launch_pdl(permute_small_kernel, dim3(1), dim3(kPermuteThreads), 0, stream, p, logits, bias, static_cast<int>(tokens), experts,
                                                             weights, s.offsets, s.active, s.n_active, s.row_token,
-                                                            s.pos);
+                                                            s.pos, late_trigger(), s.done, n_done(hidden));
     DSV3_CUDA_CHECK(cudaGetLastError());
     run_small(w, s, x, weights, tokens, p.top_k, p.n_experts, hidden, inter, shared, extras.shared_ready, residual,
               out, stream);

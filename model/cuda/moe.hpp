@@ -7,8 +7,8 @@
 // Two ways through the experts:
 // - decode-sized batches (tokens x top_k <= kMoeSmallBatchRows) with BF16 experts and device
 //   pointer tables: one kernel routes and assigns slots, two grouped kernels stream every active
-//   expert's weights once (gate_up with SwiGLU, then down); no host synchronisation, so the pass
-//   can be captured in a CUDA graph;
+//   expert's weights once (gate_up with SwiGLU, then down; at one token the down kernel also
+//   combines); no host synchronisation, so the pass can be captured in a CUDA graph;
 // - otherwise (prefill, FP8 experts): the rows are permuted, the per-expert counts come to the host
 //   (one synchronisation), and each non-empty expert runs cuBLASLt GEMMs (BF16, or FP8 with
 //   DeepSeek's block scales), spread over side streams when given.
