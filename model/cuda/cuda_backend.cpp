@@ -157,6 +157,9 @@ class CudaBackend : public Backend {
   // sizes (Gemm::bf16_normed), else a norm kernel into scratch first.
   void linear_normed(const DevLinear& L, const bf16* x, int64_t ldx, const bf16* norm_w, float eps, int64_t n, void* y,
                      int64_t ldy, cu::OutType out, bool accumulate, cudaStream_t s);
+  // rmsnorm(x) with norm_w ([n, width], row stride ldx) into the scratch buffer `name`.
+  const bf16* normed(const bf16* x, int64_t ldx, const bf16* norm_w, float eps, int64_t n, int64_t width,
+                     const std::string& name, cudaStream_t s);
   // x += FFN(rmsnorm(x) with norm_w).
   void ffn(const DevLayer& L, const bf16* norm_w, int64_t n, bf16* x);
   // Every launch of a forward from the embedding to the logits of the picked rows (final.logits).
@@ -480,6 +483,13 @@ void CudaBackend::linear(const DevLinear& L, const bf16* x, int64_t ldx, int64_t
                    L.in, accumulate ? 1.f : 0.f, s);
 }
 
+const bf16* CudaBackend::normed(const bf16* x, int64_t ldx, const bf16* norm_w, float eps, int64_t n, int64_t width,
+                                const std::string& name, cudaStream_t s) {
+  auto* xn = scratch<bf16>(name, static_cast<size_t>(n * width));
+  cu::rmsnorm(x, ldx, norm_w, xn, width, n, width, eps, s);
+  return xn;
+}
+
 void CudaBackend::linear_normed(const DevLinear& L, const bf16* x, int64_t ldx, const bf16* norm_w, float eps, int64_t n,
                                 void* y, int64_t ldy, cu::OutType out, bool accumulate, cudaStream_t s) {
   if (!norm_w) {
@@ -490,8 +500,7 @@ void CudaBackend::linear_normed(const DevLinear& L, const bf16* x, int64_t ldx, 
       gemm_->bf16_normed(x, ldx, norm_w, eps, static_cast<const bf16*>(L.w), y, ldy, out, n, L.out, L.in,
                          accumulate ? 1.f : 0.f, s))
     return;
-  auto* xn = scratch<bf16>(std::string(s == side_ ? "side." : "") + "normed", static_cast<size_t>(n * L.in));
-  cu::rmsnorm(const_cast<bf16*>(x), ldx, nullptr, 0, norm_w, xn, L.in, n, L.in, eps, s);
+  const bf16* xn = normed(x, ldx, norm_w, eps, n, L.in, std::string(s == side_ ? "side." : "") + "normed", s);
   linear(L, xn, L.in, n, y, ldy, out, accumulate, s);
 }
 
@@ -542,12 +551,7 @@ void CudaBackend::attention(const DevLayer& L, int64_t layer, const bf16* x_in, 
     }
     linear_normed(L.q_b, qkva, QL + D, L.q_a_norm, eps, n, q, nh * qk, cu::OutType::BF16, false, stream_);
   } else {
-    const bf16* xn = x_in;
-    if (norm_w) {
-      auto* t = scratch<bf16>("attn.xn", static_cast<size_t>(n * H));
-      cu::rmsnorm(const_cast<bf16*>(x_in), H, nullptr, 0, norm_w, t, H, n, H, eps, stream_);
-      xn = t;
-    }
+    const bf16* xn = norm_w ? normed(x_in, H, norm_w, eps, n, H, "attn.xn", stream_) : x_in;
     linear(L.q, xn, H, n, q, nh * qk, cu::OutType::BF16, false, stream_);
     kva = scratch<bf16>("attn.kva", static_cast<size_t>(n * D));
     linear(L.kv_a, xn, H, n, kva, D, cu::OutType::BF16, false, stream_);
@@ -673,7 +677,7 @@ void CudaBackend::ffn(const DevLayer& L, const bf16* norm_w, int64_t n, bf16* x)
   const bool fused = norm_in_gemv_ && !L.router.fp8 &&
                      gemm_->bf16_normed(x, H, norm_w, eps, static_cast<const bf16*>(L.router.w), logits, E,
                                         cu::OutType::F32, n, E, H, 0.f, stream_, xn);
-  if (!fused) cu::rmsnorm(x, H, nullptr, 0, norm_w, xn, H, n, H, eps, stream_);
+  if (!fused) cu::rmsnorm(x, H, norm_w, xn, H, n, H, eps, stream_);
   // The shared expert on the side stream, overlapped with the router and the routed experts.
   bf16* shared = nullptr;
   if (L.shared.inter > 0) {

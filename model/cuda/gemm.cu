@@ -271,20 +271,10 @@ __global__ void __launch_bounds__(kGemvWarps * 32, kMaxM > 1 ? 1 : RPW == 1 ? 3 
       for (int s = 0; s < kGemvSlab; ++s) {
         const int64_t c = c0 + s * 32 + lane;
         if (c >= chunks) break;
-        const __nv_bfloat162* wp = reinterpret_cast<const __nv_bfloat162*>(&wv[s]);
-        float2 wf[4];
-#pragma unroll
-        for (int j = 0; j < 4; ++j) wf[j] = __bfloat1622float2(wp[j]);
 #pragma unroll
         for (int t = 0; t < kMaxM; ++t) {
           if (t >= M) break;
-          const int4 xr = reinterpret_cast<const int4*>(xs + t * K)[c];
-          const __nv_bfloat162* xp = reinterpret_cast<const __nv_bfloat162*>(&xr);
-#pragma unroll
-          for (int j = 0; j < 4; ++j) {
-            const float2 xf = __bfloat1622float2(xp[j]);
-            acc[t] = fmaf(wf[j].x, xf.x, fmaf(wf[j].y, xf.y, acc[t]));
-          }
+          acc[t] = dot8_bf16(wv[s], reinterpret_cast<const int4*>(xs + t * K)[c], acc[t]);
         }
       }
     }
@@ -434,7 +424,10 @@ void gemv(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void* D, 
           float eps = 0.f, __nv_bfloat16* norm_out = nullptr) {
   // Rows per warp: enough CTAs for two per multiprocessor on H200-sized GPUs, long runs per warp
   // for the large products (lm_head).
-  const int64_t ctas1 = (N + kGemvWarps - 1) / kGemvWarps;
+  // DSV3_CUDA_GEMV_RPW=1|2|4 forces the rows per warp (a diagnostic, read at every launch); two
+  // rows a warp everywhere took a mid-model b1 step from 1137 to 1359 us (run AV).
+  const std::string force = env_value("DSV3_CUDA_GEMV_RPW");
+  const int64_t ctas1 = force == "1" ? 0 : force == "2" ? 2 * 264 : force == "4" ? 4 * 264 : (N + kGemvWarps - 1) / kGemvWarps;
   if (ctas1 >= 4 * 264)
     gemv_rpw<4>(X, ldx, W, D, ldd, f32, M, N, K, beta, stream, norm_w, eps, norm_out);
   else if (ctas1 >= 2 * 264)

@@ -415,16 +415,8 @@ __global__ void __launch_bounds__(kGemvWarps * 32) expert_gemv_kernel(
           for (int t = 0; t < kGemvTok; ++t) {
             if (t >= nt) break;
             const int4 xr = reinterpret_cast<const int4*>(xs + t * K)[c];
-            const __nv_bfloat162* xp = reinterpret_cast<const __nv_bfloat162*>(&xr);
 #pragma unroll
-            for (int h = 0; h < kH; ++h) {
-              const __nv_bfloat162* wp = reinterpret_cast<const __nv_bfloat162*>(&wv[h][s]);
-#pragma unroll
-              for (int j = 0; j < 4; ++j) {
-                const float2 wf = __bfloat1622float2(wp[j]), xf = __bfloat1622float2(xp[j]);
-                acc[h][t] = fmaf(wf.x, xf.x, fmaf(wf.y, xf.y, acc[h][t]));
-              }
-            }
+            for (int h = 0; h < kH; ++h) acc[h][t] = dot8_bf16(wv[h][s], xr, acc[h][t]);
           }
         }
       }
@@ -449,9 +441,9 @@ __global__ void __launch_bounds__(kGemvWarps * 32) expert_gemv_kernel(
   }
   if (!kSwiglu && fc.done) {
     __shared__ int last;
+    __threadfence();  // this CTA's rows of y before its count
     __syncthreads();
     if (threadIdx.x == 0) {
-      __threadfence();  // this CTA's rows of y before its count
       last = atomicAdd(fc.done + blockIdx.x, 1) == *n_active - 1;
     }
     __syncthreads();

@@ -161,6 +161,12 @@ void rmsnorm(__nv_bfloat16* x, int64_t ldx, const __nv_bfloat16* residual, int64
   DSV3_CUDA_CHECK(cudaGetLastError());
 }
 
+void rmsnorm(const __nv_bfloat16* x, int64_t ldx, const __nv_bfloat16* w, __nv_bfloat16* y, int64_t ldy, int64_t rows,
+             int64_t n, float eps, cudaStream_t stream) {
+  // The kernel writes x back only when it adds a residual.
+  rmsnorm(const_cast<__nv_bfloat16*>(x), ldx, nullptr, 0, w, y, ldy, rows, n, eps, stream);
+}
+
 std::vector<float> yarn_inv_freq(int dim, double theta, double factor, int64_t original_max_positions,
                                  double beta_fast, double beta_slow) {
   const int half = dim / 2;

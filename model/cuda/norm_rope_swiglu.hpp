@@ -16,6 +16,9 @@ namespace dsv3::model::cuda {
 // pre-norm residual stream, DeepSeek's h = x + attn(x)), then normalized.
 void rmsnorm(__nv_bfloat16* x, int64_t ldx, const __nv_bfloat16* residual, int64_t ldr, const __nv_bfloat16* w,
              __nv_bfloat16* y, int64_t ldy, int64_t rows, int64_t n, float eps, cudaStream_t stream);
+// The same without a residual: x is only read.
+void rmsnorm(const __nv_bfloat16* x, int64_t ldx, const __nv_bfloat16* w, __nv_bfloat16* y, int64_t ldy, int64_t rows,
+             int64_t n, float eps, cudaStream_t stream);
 
 // RoPE frequencies (fp32) for rotary dim `dim`: plain theta^(-2i/dim), or YaRN-blended when factor > 1
 // (floor/ceil correction range, as DeepSeek's reference and HF with truncate=true).
