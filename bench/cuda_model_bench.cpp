@@ -157,7 +157,8 @@ bool setup() {
 
 // DSV3_BENCH_PROFILE=B: one decode step of batch B after a 128-token prompt, between
 // cudaProfilerStart/Stop, for `ncu --profile-from-start off` (run with DSV3_CUDA_GRAPHS=0 so that
-// the step's kernels launch one by one). DSV3_BENCH_PROFILE=pT: one prefill of T tokens instead.
+// the step's kernels launch one by one), or with bench/cuda/kernel_trace.cpp preloaded (graphs on:
+// the step's kernels as they overlap). DSV3_BENCH_PROFILE=pT: one prefill of T tokens instead.
 void profile_prefill(int T) {
   std::mt19937 rng(43);
   const auto ids = random_ids(T, rng, g_model->config.vocab_size);
