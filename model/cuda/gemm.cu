@@ -164,12 +164,9 @@ constexpr int64_t kGemvNormMaxK = kGemvNormChunks * kGemvWarps * 32 * 8;
 // step against the 8-row instance (runs AT, AU in bench/cuda/NOTES.md).
 template <int RPW, bool kF32, int kMaxM>
 __global__ void __launch_bounds__(kGemvWarps * 32, kMaxM > 1 ? 1 : RPW == 1 ? 3 : 2)
-    gemv_kernel(const __nv_bfloat16* __restrict__ X, int64_t ldx,
-                                                               const __nv_bfloat16* __restrict__ W, void* D,
-                                                               int64_t ldd, int M, int64_t N, int64_t K, float beta,
-                                                               int64_t sx, int64_t sw, int64_t sd,
-                                                               const __nv_bfloat16* __restrict__ norm_w, float eps,
-                                                               __nv_bfloat16* __restrict__ norm_out) {
+    gemv_kernel(const __nv_bfloat16* __restrict__ X, int64_t ldx, const __nv_bfloat16* __restrict__ W, void* D,
+                int64_t ldd, int M, int64_t N, int64_t K, float beta, int64_t sx, int64_t sw, int64_t sd,
+                const __nv_bfloat16* __restrict__ norm_w, float eps, __nv_bfloat16* __restrict__ norm_out) {
   extern __shared__ __align__(16) unsigned char gemv_smem[];
   __nv_bfloat16* xs = reinterpret_cast<__nv_bfloat16*>(gemv_smem);
   pdl_trigger();
@@ -427,7 +424,10 @@ void gemv(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void* D, 
   // DSV3_CUDA_GEMV_RPW=1|2|4 forces the rows per warp (a diagnostic, read at every launch); two
   // rows a warp everywhere took a mid-model b1 step from 1137 to 1359 us (run AV).
   const std::string force = env_value("DSV3_CUDA_GEMV_RPW");
-  const int64_t ctas1 = force == "1" ? 0 : force == "2" ? 2 * 264 : force == "4" ? 4 * 264 : (N + kGemvWarps - 1) / kGemvWarps;
+  const int64_t ctas1 = force == "1"   ? 0
+                        : force == "2" ? 2 * 264
+                        : force == "4" ? 4 * 264
+                                       : (N + kGemvWarps - 1) / kGemvWarps;
   if (ctas1 >= 4 * 264)
     gemv_rpw<4>(X, ldx, W, D, ldd, f32, M, N, K, beta, stream, norm_w, eps, norm_out);
   else if (ctas1 >= 2 * 264)

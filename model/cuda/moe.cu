@@ -575,13 +575,13 @@ void run_small_gemvs(const ExpertWeights& w, const Scratch& s, const __nv_bfloat
   constexpr int kRowsPerCta = kGemvWarps * RPW;
   const unsigned slots = static_cast<unsigned>(std::min<int64_t>(n, n_experts));  // active experts, at most
   const dim3 g1(static_cast<unsigned>((inter + kRowsPerCta - 1) / kRowsPerCta), slots);
-  launch_pdl(expert_gemv_kernel<true, RPW>, g1, dim3(kGemvWarps * 32), smem_gu, stream, x, s.row_token, s.offsets, s.active,
-                                                                            s.n_active, w.d_gate_up, inter, hidden, static_cast<int>(staged), s.act, FusedCombine{});
+  launch_pdl(expert_gemv_kernel<true, RPW>, g1, dim3(kGemvWarps * 32), smem_gu, stream, x, s.row_token, s.offsets,
+             s.active, s.n_active, w.d_gate_up, inter, hidden, static_cast<int>(staged), s.act, FusedCombine{});
   DSV3_CUDA_CHECK(cudaGetLastError());
   if (before_down) DSV3_CUDA_CHECK(cudaStreamWaitEvent(stream, before_down, 0));
   const dim3 g2(static_cast<unsigned>((hidden + kRowsPerCta - 1) / kRowsPerCta), slots);
-  launch_pdl(expert_gemv_kernel<false, RPW>, g2, dim3(kGemvWarps * 32), smem_dn, stream, s.act, nullptr, s.offsets, s.active,
-                                                                             s.n_active, w.d_down, hidden, inter, static_cast<int>(staged), s.yp, fc);
+  launch_pdl(expert_gemv_kernel<false, RPW>, g2, dim3(kGemvWarps * 32), smem_dn, stream, s.act, nullptr, s.offsets,
+             s.active, s.n_active, w.d_down, hidden, inter, static_cast<int>(staged), s.yp, fc);
   DSV3_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -593,7 +593,8 @@ void run_small(const ExpertWeights& w, const Scratch& s, const __nv_bfloat16* x,
   // multiprocessor) instead of four; 1265 -> 1251 us a mid-model step against one row (run AI).
   // The combine inside the down kernel (its last CTA per block of rows): one dependent launch fewer.
   FusedCombine fc;
-  if (tokens == 1 && fused_combine()) fc = {s.pos, weights, top_k, static_cast<int>(tokens), shared, residual, out, s.done};
+  if (tokens == 1 && fused_combine())
+    fc = {s.pos, weights, top_k, static_cast<int>(tokens), shared, residual, out, s.done};
   run_small_gemvs<4>(w, s, x, tokens, top_k, n_experts, hidden, inter, fc, fc.done && shared ? shared_ready : nullptr,
                      stream);
   if (!fc.done) combine(s, weights, tokens, top_k, hidden, shared, shared_ready, residual, out, stream);
@@ -657,9 +658,9 @@ void moe_routed_experts(Gemm& gemm, const ExpertWeights& w, const __nv_bfloat16*
     RouterParams p;
     p.n_experts = n_experts;
     p.top_k = top_k;
-    launch_pdl(permute_small_kernel, dim3(1), dim3(kPermuteThreads), 0, stream, p, nullptr, nullptr, static_cast<int>(tokens),
-                                                            const_cast<int32_t*>(experts), nullptr, s.offsets,
-                                                            s.active, s.n_active, s.row_token, s.pos, late_trigger(), s.done, n_done(hidden));
+    launch_pdl(permute_small_kernel, dim3(1), dim3(kPermuteThreads), 0, stream, p, nullptr, nullptr,
+               static_cast<int>(tokens), const_cast<int32_t*>(experts), nullptr, s.offsets, s.active, s.n_active,
+               s.row_token, s.pos, late_trigger(), s.done, n_done(hidden));
     DSV3_CUDA_CHECK(cudaGetLastError());
     run_small(w, s, x, weights, tokens, top_k, n_experts, hidden, inter, shared, extras.shared_ready, residual,
               out, stream);
@@ -786,9 +787,9 @@ void moe_forward(Gemm& gemm, const RouterParams& p, const float* logits, const f
   if (small_path(w, n, hidden, inter, p.n_experts)) {
     // Routing, counting and slot assignment in one launch.
     Scratch s = carve(scratch, tokens, p.top_k, p.n_experts, hidden, inter);
-    launch_pdl(permute_small_kernel, dim3(1), dim3(kPermuteThreads), 0, stream, p, logits, bias, static_cast<int>(tokens), experts,
-                                                            weights, s.offsets, s.active, s.n_active, s.row_token,
-                                                            s.pos, late_trigger(), s.done, n_done(hidden));
+    launch_pdl(permute_small_kernel, dim3(1), dim3(kPermuteThreads), 0, stream, p, logits, bias,
+               static_cast<int>(tokens), experts, weights, s.offsets, s.active, s.n_active, s.row_token, s.pos,
+               late_trigger(), s.done, n_done(hidden));
     DSV3_CUDA_CHECK(cudaGetLastError());
     run_small(w, s, x, weights, tokens, p.top_k, p.n_experts, hidden, inter, shared, extras.shared_ready, residual,
               out, stream);
