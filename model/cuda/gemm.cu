@@ -160,7 +160,8 @@ constexpr int64_t kGemvNormMaxK = kGemvNormChunks * kGemvWarps * 32 * 8;
 
 // kMaxM: the most rows of X the instance takes (8, or 1: batch-1 decode, whose fewer registers let
 // three CTAs share a multiprocessor, so q_b's 384 CTAs run as one wave, and leave room for the next
-// row's slab in flight while a row is summed). Mid model at batch 1: 1189-1197 -> 1123-1140 us a
+// row's first slab: in flight while a row of K <= 2048 is summed, loaded after the sums of longer
+// rows). Mid model at batch 1: 1189-1197 -> 1123-1140 us a
 // step against the 8-row instance (runs AT, AU in bench/cuda/NOTES.md).
 template <int RPW, bool kF32, int kMaxM>
 __global__ void __launch_bounds__(kGemvWarps * 32, kMaxM > 1 ? 1 : RPW == 1 ? 3 : 2)
@@ -419,8 +420,8 @@ void gemv_rpw(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void*
 void gemv(const __nv_bfloat16* X, int64_t ldx, const __nv_bfloat16* W, void* D, int64_t ldd, bool f32, int64_t M,
           int64_t N, int64_t K, float beta, cudaStream_t stream, const __nv_bfloat16* norm_w = nullptr,
           float eps = 0.f, __nv_bfloat16* norm_out = nullptr) {
-  // Rows per warp: enough CTAs for two per multiprocessor on H200-sized GPUs, long runs per warp
-  // for the large products (lm_head).
+  // Rows per warp: enough CTAs for two per multiprocessor on H200-sized GPUs (the one-row instance
+  // at one row a warp fits three), long runs per warp for the large products (lm_head).
   // DSV3_CUDA_GEMV_RPW=1|2|4 forces the rows per warp (a diagnostic, read at every launch); two
   // rows a warp everywhere took a mid-model b1 step from 1137 to 1359 us (run AV).
   const std::string force = env_value("DSV3_CUDA_GEMV_RPW");

@@ -459,7 +459,8 @@ __global__ void __launch_bounds__(kGemvWarps * 32) expert_gemv_kernel(
 
 size_t align_up(size_t n) { return (n + 255) / 256 * 256; }
 
-// Counters of the fused combine: one per block of output rows of the down kernel (8 or more rows).
+// Counters of the fused combine: one per block of output rows of the down kernel. A block has
+// 8 x (rows a warp) >= 8 rows, so hidden / 8 + 1 covers any rows a warp and a partial last block.
 int n_done(int64_t hidden) { return static_cast<int>(hidden / 8 + 1); }
 
 // DSV3_CUDA_MOE_FUSED_COMBINE=0: the combine as a kernel of its own after the down kernel. Fused

@@ -4,7 +4,9 @@
 // prologue (a GEMV's first weight loads) overlap that kernel's tail. It must call pdl_wait() before
 // it reads what the previous kernel wrote or writes what that kernel reads; pdl_wait() returns once
 // the previous kernel has completed and its writes are visible. Kernels call pdl_trigger() first
-// thing, letting the next kernel launch as soon as all their blocks are running. Without the
+// thing, letting the next kernel launch as soon as all their blocks are running, except where the
+// next kernel's early CTAs would crowd out other work (moe.cu's routing kernel triggers at its
+// end; exiting counts as triggering). Without the
 // launch attribute (or before sm_90) both are no-ops. Stream capture keeps these programmatic
 // edges in CUDA graphs. DSV3_CUDA_PDL=0 launches every kernel normally (a diagnostic).
 #include <cuda_runtime.h>

@@ -12,8 +12,8 @@ namespace dsv3::model::cuda {
 __device__ __forceinline__ int4 load_weight16(const int4* p) { return __ldcs(p); }
 
 // acc + w . x over one 16-byte chunk of a weight row and of an activation row (8 BF16 each), in
-// fp32, in the order every decode GEMV kernel sums (pair j's second products first, j = 0..3), so
-// that the dense and the expert GEMVs round alike.
+// fp32, pair j's second products first, j = 0..3: the order of the dense GEMV (gemm.cu's
+// gemv_kernel) and the expert GEMV (moe.cu), so that they round alike.
 __device__ __forceinline__ float dot8_bf16(const int4& w, const int4& x, float acc) {
   const __nv_bfloat162* wp = reinterpret_cast<const __nv_bfloat162*>(&w);
   const __nv_bfloat162* xp = reinterpret_cast<const __nv_bfloat162*>(&x);

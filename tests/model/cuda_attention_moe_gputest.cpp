@@ -6,6 +6,7 @@
 #if DSV3_HAVE_CUDA
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <numeric>
 
@@ -174,9 +175,12 @@ void fake_quant_row(float* x, int64_t n) {
 }
 
 // Routed experts + shared + residual; fp8: weights (and activations) in DeepSeek's FP8 recipe.
-void check_moe(bool fp8w, double tol, uint32_t seed, bool grouped = false) {
+// T tokens; in_place: the output overwrites the residual (as the backend's x += MoE(x)), and the
+// result must be bit-identical with the combine as a kernel of its own (DSV3_CUDA_MOE_FUSED_COMBINE=0;
+// at one token the grouped path combines inside the down kernel).
+void check_moe(bool fp8w, double tol, uint32_t seed, bool grouped = false, int T = 9, bool in_place = false) {
   std::mt19937 rng(seed);
-  const int T = 9, E = 8, K = 2;
+  const int E = 8, K = 2;
   const int64_t H = 512, I = 512;  // K/128 a multiple of 4 for both expert GEMMs
   auto x = random_bf16_values(T * H, rng), shared = random_bf16_values(T * H, rng), res = random_bf16_values(T * H, rng);
   std::vector<int32_t> experts(T * K);
@@ -235,9 +239,18 @@ void check_moe(bool fp8w, double tol, uint32_t seed, bool grouped = false) {
   DeviceBuffer<unsigned char> scratch(mc::moe_scratch_bytes(T, K, E, H, I));
   dout.poison();
   mc::Gemm gemm;
-  mc::moe_routed_experts(gemm, ew, dx.get(), de.get(), dw.get(), T, K, E, H, I, dsh.get(), dres.get(), dout.get(),
+  bf16* out_ptr = in_place ? dres.get() : dout.get();
+  mc::moe_routed_experts(gemm, ew, dx.get(), de.get(), dw.get(), T, K, E, H, I, dsh.get(), dres.get(), out_ptr,
                          scratch.get(), nullptr);
-  const auto out = to_float(dout.download());
+  const auto out = to_float(in_place ? dres.download() : dout.download());
+  if (in_place) {
+    dres.upload(to_bf16(res));
+    setenv("DSV3_CUDA_MOE_FUSED_COMBINE", "0", 1);
+    mc::moe_routed_experts(gemm, ew, dx.get(), de.get(), dw.get(), T, K, E, H, I, dsh.get(), dres.get(), dres.get(),
+                           scratch.get(), nullptr);
+    unsetenv("DSV3_CUDA_MOE_FUSED_COMBINE");
+    EXPECT_EQ(to_float(dres.download()), out) << "combine kernel against the combine in the down kernel, T " << T;
+  }
   std::vector<double> ref(T * H);
   // FP8: the reference quantizes the expert inputs and the SwiGLU outputs as the GPU does (the
   // SwiGLU output from bf16-rounded gate/up values, as stored on the GPU).
@@ -284,6 +297,14 @@ TEST(CudaMoe, RoutedExpertsBf16) {
   if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
   check_moe(false, 1e-2, 91);
   check_moe(false, 1e-2, 93, true);  // the grouped small-batch kernel
+}
+
+// One token, the output in place of the residual (decode at batch 1): the grouped kernels with
+// the combine in the down kernel, against the reference and, bit for bit, against the combine kernel.
+TEST(CudaMoe, OneTokenCombineInTheDownKernel) {
+  if (!dsv3::test::have_gpu()) GTEST_SKIP() << "no CUDA GPU here";
+  check_moe(false, 1e-2, 95, true, 1, true);
+  check_moe(false, 1e-2, 96, true, 3, true);  // three tokens: the combine kernel both times
 }
 
 // The decode path (one kernel routes and assigns slots, grouped GEMV kernels, no host round trip)
