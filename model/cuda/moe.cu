@@ -466,7 +466,10 @@ int n_done(int64_t hidden) { return static_cast<int>(hidden / 8 + 1); }
 // DSV3_CUDA_MOE_FUSED_COMBINE=0: the combine as a kernel of its own after the down kernel. Fused
 // only at one token: 1150 -> 1134 us a mid-model step there (run AT), but about 1% slower at batch
 // 16 (runs AP, AR), where the event wait before the down kernel costs its early launch.
-bool fused_combine() { return env_on("DSV3_CUDA_MOE_FUSED_COMBINE"); }
+bool combine_in_down(int64_t tokens) { return tokens == 1 && env_on("DSV3_CUDA_MOE_FUSED_COMBINE"); }
+
+// The counters the routing kernel zeroes: only where the down kernel will combine.
+int counters_to_zero(int64_t tokens, int64_t hidden) { return combine_in_down(tokens) ? n_done(hidden) : 0; }
 
 struct Scratch {
   int32_t *counts, *offsets, *cursor, *pos, *active, *n_active, *row_token, *done;
@@ -594,7 +597,7 @@ void run_small(const ExpertWeights& w, const Scratch& s, const __nv_bfloat16* x,
   // multiprocessor) instead of four; 1265 -> 1251 us a mid-model step against one row (run AI).
   // The combine inside the down kernel (its last CTA per block of rows): one dependent launch fewer.
   FusedCombine fc;
-  if (tokens == 1 && fused_combine())
+  if (combine_in_down(tokens))
     fc = {s.pos, weights, top_k, static_cast<int>(tokens), shared, residual, out, s.done};
   run_small_gemvs<4>(w, s, x, tokens, top_k, n_experts, hidden, inter, fc, fc.done && shared ? shared_ready : nullptr,
                      stream);
@@ -661,7 +664,7 @@ void moe_routed_experts(Gemm& gemm, const ExpertWeights& w, const __nv_bfloat16*
     p.top_k = top_k;
     launch_pdl(permute_small_kernel, dim3(1), dim3(kPermuteThreads), 0, stream, p, nullptr, nullptr,
                static_cast<int>(tokens), const_cast<int32_t*>(experts), nullptr, s.offsets, s.active, s.n_active,
-               s.row_token, s.pos, late_trigger(), s.done, n_done(hidden));
+               s.row_token, s.pos, late_trigger(), s.done, counters_to_zero(tokens, hidden));
     DSV3_CUDA_CHECK(cudaGetLastError());
     run_small(w, s, x, weights, tokens, top_k, n_experts, hidden, inter, shared, extras.shared_ready, residual,
               out, stream);
@@ -790,7 +793,7 @@ void moe_forward(Gemm& gemm, const RouterParams& p, const float* logits, const f
     Scratch s = carve(scratch, tokens, p.top_k, p.n_experts, hidden, inter);
     launch_pdl(permute_small_kernel, dim3(1), dim3(kPermuteThreads), 0, stream, p, logits, bias,
                static_cast<int>(tokens), experts, weights, s.offsets, s.active, s.n_active, s.row_token, s.pos,
-               late_trigger(), s.done, n_done(hidden));
+               late_trigger(), s.done, counters_to_zero(tokens, hidden));
     DSV3_CUDA_CHECK(cudaGetLastError());
     run_small(w, s, x, weights, tokens, p.top_k, p.n_experts, hidden, inter, shared, extras.shared_ready, residual,
               out, stream);
